@@ -121,3 +121,15 @@ def bootstrap(conn: psycopg.Connection) -> None:
         for contract in CONTRACTS.values():
             for statement in raw_table_ddl(contract):
                 conn.execute(statement)
+
+
+def ensure_reader_role(conn: psycopg.Connection) -> None:
+    """The read-only role BI tools use: marts only (dbt grants select on each mart)."""
+    role = settings.bi_role()
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('hzwh.roles'))")
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("create schema if not exists marts"))
+        conn.execute(sql.SQL("grant usage on schema marts to {}").format(sql.Identifier(role)))

@@ -49,3 +49,11 @@ def allowed_values(lookup: str, period: str) -> frozenset[str]:
     if lookup == "plan_indicator_targets":
         return plan_indicator_targets()
     raise KeyError(f"unknown lookup {lookup!r}")
+
+
+def bureau_names(bureau_id: str) -> tuple[str, str]:
+    """(Chinese, English) name of a bureau id, or the id itself when unknown."""
+    for r in _seed_rows("bureaus"):
+        if r["bureau_id"] == bureau_id:
+            return r["name_zh"], r["name_en"]
+    return bureau_id, bureau_id

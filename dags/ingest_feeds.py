@@ -1,0 +1,64 @@
+"""
+### Ingest bureau feeds
+
+Every hour, each feed's landing folder (`$LANDING_DIR/<feed>/`) is scanned.
+Every waiting file is archived with its SHA-256 and then, in one transaction,
+loaded into `raw.<feed>` with its invalid rows quarantined (`ops.quarantine`),
+rejected whole with a reason, or recognised as a duplicate (a no-op). Row
+accounting per file is in `ops.file_loads`.
+
+One task per feed, generated from the feed contracts
+(`include/hzwh/feeds/contracts.py`). A feed task that loaded something
+updates its `raw.<feed>` Asset, which schedules `build_marts`; with nothing to
+load it is skipped. Files that were quarantined raise a data-quality alert
+for the data engineers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from airflow.sdk import dag, get_current_context, task
+
+from hzwh.assets import raw_asset
+from hzwh.feeds.contracts import FEED_NAMES
+
+
+@task
+def ingest(feed: str) -> dict:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from hzwh.pipeline import ingest as ingest_files
+
+    summary = ingest_files(feed, run_id=get_current_context()["run_id"])
+    if summary["loaded"] == 0:
+        # No new figures: skip, so that no Asset event triggers a marts build.
+        raise AirflowSkipException(f"no new {feed} figures ({summary['files']} file(s) seen)")
+    return summary
+
+
+@task(trigger_rule="all_done")
+def alert_data_quality() -> dict:
+    from hzwh.pipeline import alert_data_quality as raise_alerts
+
+    return raise_alerts(run_id=get_current_context()["run_id"])
+
+
+@dag(
+    dag_id="ingest_feeds",
+    schedule="@hourly",
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    tags=["ingest", "feeds"],
+    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    doc_md=__doc__,
+)
+def ingest_feeds() -> None:
+    loads = [
+        ingest.override(task_id=f"ingest_{feed}", outlets=[raw_asset(feed)])(feed) for feed in FEED_NAMES
+    ]
+    loads >> alert_data_quality()
+
+
+ingest_feeds()
