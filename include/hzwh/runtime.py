@@ -51,7 +51,7 @@ def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": _sqlalchemy_url(airflow_db_url()),
         "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos"),
         "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("HZWH_AIRFLOW_LOG_LEVEL", "WARNING"),
         "AIRFLOW_CONN_WAREHOUSE": warehouse_conn_uri(),
         "GX_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",

@@ -28,13 +28,15 @@ ranked as (
 
 current_versions as (
 
-    select * from ranked where newest_first = 1
+    select * from ranked
+    where newest_first = 1
 
 ),
 
 first_versions as (
 
-    select * from ranked where oldest_first = 1
+    select * from ranked
+    where oldest_first = 1
 
 ),
 

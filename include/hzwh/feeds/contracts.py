@@ -81,7 +81,10 @@ VACCINES = ("BCG", "HepB", "OPV", "DTaP", "DT", "MCV", "MR", "MMR", "JE", "MenA"
 SOCIAL_SECURITY_ENROLLMENT = FeedContract(
     name="social_security_enrollment",
     owner="hrss",
-    description="市人力社保局: enrolment in resident medical, resident pension and employee medical insurance, per district and scheme, monthly.",
+    description=(
+        "市人力社保局: enrolment in resident medical, resident pension and employee medical insurance,"
+        " per district and scheme, monthly."
+    ),
     columns=(
         PERIOD,
         Column("district_code", "code", allowed="districts", description="GB/T 2260 district code"),
@@ -101,7 +104,10 @@ SOCIAL_SECURITY_ENROLLMENT = FeedContract(
 VACCINATION_COVERAGE = FeedContract(
     name="vaccination_coverage",
     owner="health",
-    description="市卫生局: national immunisation programme coverage of resident children, per district and vaccine, monthly.",
+    description=(
+        "市卫生局: national immunisation programme coverage of resident children, per district and vaccine,"
+        " monthly."
+    ),
     columns=(
         PERIOD,
         Column("district_code", "code", allowed="districts", description="GB/T 2260 district code"),
@@ -127,7 +133,7 @@ VEGETABLE_SUPPLY = FeedContract(
             description="product group",
         ),
         Column("local_output_tonnes", "decimal", min_value=0, description="local bases' output that month, ≥ 0"),
-        Column("consumption_tonnes", "decimal", min_value=0, strict_min=True, description="consumption that month, > 0"),
+        Column("consumption_tonnes", "decimal", min_value=0, strict_min=True, description="consumption, > 0"),
     ),
     key=("period", "area", "product"),
 )
@@ -135,7 +141,10 @@ VEGETABLE_SUPPLY = FeedContract(
 PLAN_INDICATORS = FeedContract(
     name="plan_indicators",
     owner="ndrc",
-    description="Any bureau: the year-to-date figure of any other catalogue target, per city, district or township, monthly.",
+    description=(
+        "Any bureau: the year-to-date figure of any other catalogue target, per city, district or township,"
+        " monthly."
+    ),
     columns=(
         PERIOD,
         Column("target_id", "text", allowed="plan_indicator_targets", description="a target of the catalogue"),

@@ -136,7 +136,7 @@ def _grid_from_csv(text: str, file_label: str) -> pd.DataFrame:
 def _grid_from_xlsx(path: Path, file_label: str) -> pd.DataFrame:
     try:
         grid = pd.read_excel(path, sheet_name=0, header=None, dtype=str, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a damaged workbook
         raise FileRejected(f"{file_label}: not a readable .xlsx workbook: {exc}") from None
     return grid.fillna("")
 

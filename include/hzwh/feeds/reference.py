@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from datetime import date
-from functools import lru_cache
+from functools import cache
 
 from hzwh.settings import DBT_PROJECT_DIR
 
@@ -16,7 +16,7 @@ SEEDS = DBT_PROJECT_DIR / "seeds"
 CITY_CODE = "330100"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _seed_rows(name: str) -> tuple[dict[str, str], ...]:
     with open(SEEDS / f"{name}.csv", encoding="utf-8", newline="") as fh:
         return tuple(csv.DictReader(fh))

@@ -20,7 +20,7 @@ create table if not exists ops.file_loads (
     rows_loaded integer not null default 0,
     rows_quarantined integer not null default 0,
     blank_lines integer not null default 0,
-    extra_columns text [] not null default '{}',
+    extra_columns text[] not null default '{}',
     duplicate_of bigint references ops.file_loads (load_id),
     archive_path text,
     reason text,
