@@ -93,12 +93,15 @@ def raw_table_ddl(contract: FeedContract) -> list[sql.Composed]:
     columns = [
         sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in contract.columns
     ]
+    # One partition per file version (load_id), created by the load itself with load_id as a
+    # constant default: the delivered bytes then stream in exactly as `psql \\copy` would send
+    # them. No primary key, foreign key or row number: a raw row is identified by its file
+    # version and the feed's key, which validity makes unique within a file. A rejected or
+    # superseded version is one partition to look at, or to drop.
     statements = [
-        sql.SQL(
-            "create table if not exists {} ("
-            "load_id bigint not null references ops.file_loads (load_id), "
-            "row_number integer not null, {}, primary key (load_id, row_number))"
-        ).format(table, sql.SQL(", ").join(columns)),
+        sql.SQL("create table if not exists {} (load_id bigint not null, {}) partition by list (load_id)").format(
+            table, sql.SQL(", ").join(columns)
+        ),
     ]
     # A contract that gains a column gains it here too, without a migration tool.
     for c in contract.columns:
@@ -111,6 +114,17 @@ def raw_table_ddl(contract: FeedContract) -> list[sql.Composed]:
         sql.SQL("comment on table {} is {}").format(table, sql.Literal(f"{contract.description} Append-only."))
     )
     return statements
+
+
+def create_load_partition(conn: psycopg.Connection, feed: str, load_id: int) -> sql.Identifier:
+    """The partition of raw.<feed> that holds one file version's rows."""
+    partition = sql.Identifier("raw", f"{feed}__load_{int(load_id)}")
+    conn.execute(
+        sql.SQL("create table {} partition of {} (load_id default {}) for values in ({})").format(
+            partition, sql.Identifier("raw", feed), sql.Literal(int(load_id)), sql.Literal(int(load_id))
+        )
+    )
+    return partition
 
 
 def bootstrap(conn: psycopg.Connection) -> None:

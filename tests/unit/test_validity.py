@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 
 from hzwh.feeds.normalise import normalise
 from hzwh.validation.validity import build_suite, merge_issues, validate
@@ -11,7 +12,7 @@ from hzwh.validation.validity import build_suite, merge_issues, validate
 def typed_frame(contract, rows):
     raw = pd.DataFrame(rows, columns=["period", "district_code", "scheme", "eligible_persons", "insured_persons"])
     raw.insert(0, "row_number", range(2, len(rows) + 2))
-    typed, type_issues = normalise(raw.astype(str), contract)
+    typed, type_issues, _ = normalise(pa.Table.from_pandas(raw.astype({c: str for c in raw.columns[1:]})), contract)
     return typed, type_issues
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hzwh.feeds.contracts import Column, FeedContract
 from hzwh.feeds.reader import ROW_NUMBER
@@ -61,7 +63,7 @@ def _canonical_number_text(value: str) -> str:
     return text
 
 
-def _parse_numbers(text: pd.Series) -> pd.Series:
+def _parse_numbers_slow(text: pd.Series) -> pd.Series:
     values = pd.to_numeric(text, errors="coerce")
     retry = values.isna() & (text != "")
     if retry.any():
@@ -71,11 +73,30 @@ def _parse_numbers(text: pd.Series) -> pd.Series:
     return values.astype("float64")
 
 
-def _map_unique(text: pd.Series, fn) -> pd.Series:
-    """Apply a per-value function once per distinct value: codes and enums repeat a lot."""
-    uniques = pd.unique(text.to_numpy())
-    mapping = {u: fn(u) for u in uniques}
-    return text.map(mapping)
+def _fast_cast(arr: pa.Array, kind: str) -> np.ndarray | None:
+    """Arrow's cast for a column of plain numbers (the common case); None when any cell needs care."""
+    try:
+        return pc.cast(arr, pa.int64() if kind == "integer" else pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _map_dictionary(arr: pa.Array, fn) -> tuple[pd.Categorical, bool]:
+    """Apply a per-value function once per distinct value: codes and enums repeat a lot.
+
+    The result stays dictionary-encoded (a pandas Categorical), which is also
+    what makes the set and uniqueness checks cheap on a million rows.
+    """
+    encoded = pc.dictionary_encode(arr)
+    originals = encoded.dictionary.to_pylist()
+    mapped = [fn(v) for v in originals]
+    # Verbatim: every value is already canonical (an empty cell becomes null, as COPY would make it).
+    verbatim = all(m == v or (v == "" and m is None) for m, v in zip(mapped, originals, strict=True))
+    categories = list(dict.fromkeys(v for v in mapped if v is not None))
+    position = {v: i for i, v in enumerate(categories)}
+    lookup = np.array([position.get(v, -1) for v in mapped] + [-1], dtype=np.int32)
+    codes = lookup[encoded.indices.fill_null(len(mapped)).to_numpy(zero_copy_only=False)]
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object)), verbatim
 
 
 def _canonical_code(value: str) -> str:
@@ -94,48 +115,64 @@ def _canonical_enum(column: Column):
     return fn
 
 
-def normalise(frame: pd.DataFrame, contract: FeedContract) -> tuple[pd.DataFrame, list[Issue]]:
-    """Return the typed frame (same rows, same order) and the cells that could not be typed."""
-    out = pd.DataFrame({ROW_NUMBER: frame[ROW_NUMBER].to_numpy()})
+def _blank(arr: pa.Array) -> np.ndarray:
+    return pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False)
+
+
+def _issues(bad: np.ndarray, rows: np.ndarray, text: pa.Array, column: Column, rule: str, expected: str) -> list[Issue]:
+    out = []
+    for idx in np.flatnonzero(bad):
+        value = text[int(idx)].as_py()
+        out.append(Issue(int(rows[idx]), column.name, value, rule, f"{column.name} must be {expected}, got {value!r}"))
+    return out
+
+
+def normalise(table: pa.Table, contract: FeedContract) -> tuple[pd.DataFrame, list[Issue], bool]:
+    """Return the typed frame (same rows, same order), the cells that could not be typed, and whether
+    every cell was already in canonical form (so that PostgreSQL would read the delivered text the same)."""
+    verbatim = True
+    rows = table.column(ROW_NUMBER).to_numpy()
+    out = pd.DataFrame({ROW_NUMBER: rows})
     issues: list[Issue] = []
-    rows = frame[ROW_NUMBER].to_numpy()
 
     for column in contract.columns:
-        if column.name not in frame.columns:
+        if column.name not in table.column_names:
             out[column.name] = None  # optional column absent from this file
             continue
-        text = frame[column.name].astype(str)
-        blank = (text.str.strip() == "").to_numpy()
+        text = table.column(column.name).combine_chunks()
 
         if column.kind in ("integer", "decimal"):
-            values = _parse_numbers(text)
-            bad = values.isna().to_numpy() & ~blank
+            fast = _fast_cast(text, column.kind)
+            if fast is not None and not (fast.dtype.kind == "f" and not np.isfinite(fast).all()):
+                out[column.name] = fast
+                continue
+            verbatim = False
+            blank = _blank(text)
+            values = _parse_numbers_slow(pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)).to_numpy()
+            missing = np.isnan(values)
+            bad = missing & ~blank
             if column.kind == "integer":
-                not_whole = (~np.isnan(values.to_numpy())) & (np.mod(values.to_numpy(), 1) != 0)
+                not_whole = ~missing & (np.mod(values, 1) != 0)
                 bad |= not_whole
-                values = values.where(~not_whole)
-                out[column.name] = values.round().astype("Int64")
+                missing |= not_whole
+                whole = np.where(missing, 0, values).astype("int64")
+                out[column.name] = pd.arrays.IntegerArray(whole, missing)
                 expected = "an integer (digits, optionally with thousands separators)"
             else:
                 out[column.name] = values
                 expected = "a decimal number"
-            for idx in np.flatnonzero(bad):
-                issues.append(
-                    Issue(int(rows[idx]), column.name, text.iat[idx], f"type:{column.kind}",
-                          f"{column.name} must be {expected}, got {text.iat[idx]!r}")
-                )
+            issues += _issues(bad, rows, text, column, f"type:{column.kind}", expected)
         elif column.kind == "period":
-            values = _map_unique(text, lambda v: canonical_period(v) if v.strip() else None)
-            bad = values.isna().to_numpy() & ~blank
+            values, same = _map_dictionary(text, lambda v: canonical_period(v) if v.strip() else None)
+            verbatim &= same
             out[column.name] = values
-            for idx in np.flatnonzero(bad):
-                issues.append(
-                    Issue(int(rows[idx]), column.name, text.iat[idx], "type:period",
-                          f"{column.name} must be a month as YYYY-MM, got {text.iat[idx]!r}")
-                )
+            bad = pd.isna(values) & ~_blank(text)
+            issues += _issues(bad, rows, text, column, "type:period", "a month as YYYY-MM")
         elif column.kind == "code":
-            out[column.name] = _map_unique(text, lambda v: _canonical_code(v) or None)
+            out[column.name], same = _map_dictionary(text, lambda v: _canonical_code(v) or None)
+            verbatim &= same
         else:
             fn = _canonical_enum(column)
-            out[column.name] = _map_unique(text, lambda v, fn=fn: fn(v) or None)
-    return out, issues
+            out[column.name], same = _map_dictionary(text, lambda v, fn=fn: fn(v) or None)
+            verbatim &= same
+    return out, issues, verbatim

@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from psycopg import sql
 
+CHUNK_ROWS = 100_000
+
 
 def frame_to_csv_bytes(frame: pd.DataFrame) -> bytes:
     """CSV for COPY: nulls as unquoted empty fields, empty strings quoted, no header."""
@@ -21,19 +23,20 @@ def frame_to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return sink.getvalue()
 
 
-def copy_frame(conn: psycopg.Connection, schema: str, table: str, frame: pd.DataFrame) -> int:
-    """COPY `frame` (its columns named as the table's) into schema.table; returns rows written."""
+def copy_frame(conn: psycopg.Connection, table: sql.Identifier, frame: pd.DataFrame) -> int:
+    """COPY `frame` (its columns named as the table's) into `table`; returns rows written.
+
+    The frame is encoded and sent in chunks, so that the server is already
+    parsing the first rows while the next ones are being encoded.
+    """
     if frame.empty:
         return 0
     statement = sql.SQL("copy {} ({}) from stdin with (format csv)").format(
-        sql.Identifier(schema, table), sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
+        table, sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
     )
-    payload = frame_to_csv_bytes(frame)
     with conn.cursor() as cur, cur.copy(statement) as copy:
-        view = memoryview(payload)
-        chunk = 1 << 20
-        for start in range(0, len(view), chunk):
-            copy.write(view[start : start + chunk])
+        for start in range(0, len(frame), CHUNK_ROWS):
+            copy.write(frame_to_csv_bytes(frame.iloc[start : start + CHUNK_ROWS]))
     return len(frame)
 
 

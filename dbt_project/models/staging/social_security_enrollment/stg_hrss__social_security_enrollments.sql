@@ -10,7 +10,6 @@ renamed as (
 
     select
         load_id,
-        row_number as source_row_number,
         {{ month_of('period') }} as month,
         district_code,
         scheme,
