@@ -27,7 +27,7 @@ def _run(args: argparse.Namespace) -> int:
     if failed or len(results) < len(runtime.DAG_IDS):
         bad = failed[0] if failed else results[-1]
         print(f"\nThe pipeline failed: DAG {bad.dag_id} ended '{bad.state}'. The task logs above say why; "
-              f"they are also under {runtime.AIRFLOW_HOME / 'logs'}.", file=sys.stderr)
+              f"they are also in {bad.log_path}.", file=sys.stderr)
         return 1
     print("=" * 78)
     print(summary.render())

@@ -97,6 +97,12 @@ class DagRunResult:
     run_id: str
     state: str
     returncode: int
+    log_path: Path | None = None
+
+    def log_tail(self, lines: int = 60) -> str:
+        if not self.log_path or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
 def _run_state(dag_id: str, logical_date: datetime) -> tuple[str, str]:
@@ -111,12 +117,27 @@ def _run_state(dag_id: str, logical_date: datetime) -> tuple[str, str]:
     return (row[0], row[1]) if row else ("?", "not found")
 
 
-def test_dag(dag_id: str, env: dict[str, str]) -> DagRunResult:
-    """Run one DAG through Airflow (`airflow dags test`) and report how its run ended."""
+def test_dag(dag_id: str, env: dict[str, str], *, echo: bool = True) -> DagRunResult:
+    """Run one DAG through Airflow (`airflow dags test`) and report how its run ended.
+
+    The run's output is kept in $AIRFLOW_HOME/logs/dags-test/ (and echoed when `echo`).
+    """
     logical_date = datetime.now(UTC).replace(microsecond=0)
-    result = _airflow(["dags", "test", dag_id, logical_date.isoformat()], env)
+    log_dir = Path(env["AIRFLOW_HOME"]) / "logs" / "dags-test"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{dag_id}_{logical_date:%Y%m%dT%H%M%S}.log"
+    airflow = Path(sys.executable).with_name("airflow")
+    with open(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
+        [str(airflow), "dags", "test", dag_id, logical_date.isoformat()],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+    ) as proc:
+        for line in proc.stdout:
+            log.write(line)
+            if echo:
+                sys.stdout.write(line)
+        returncode = proc.wait()
     run_id, state = _run_state(dag_id, logical_date)
-    return DagRunResult(dag_id, run_id, state, result.returncode)
+    return DagRunResult(dag_id, run_id, state, returncode, log_path)
 
 
 def prepare() -> dict[str, str]:
@@ -132,11 +153,11 @@ def prepare() -> dict[str, str]:
     return env
 
 
-def run_once(dag_ids: tuple[str, ...] = DAG_IDS) -> list[DagRunResult]:
+def run_once(dag_ids: tuple[str, ...] = DAG_IDS, *, echo: bool = True) -> list[DagRunResult]:
     env = prepare()
     results = []
     for dag_id in dag_ids:
-        result = test_dag(dag_id, env)
+        result = test_dag(dag_id, env, echo=echo)
         results.append(result)
         if result.state != "success":
             break

@@ -229,7 +229,7 @@ def test_breach_rules_on_a_hand_made_case() -> None:
                 ("2012-03", "emp_zero_employment_households", "330100", 1.0, "hrss"),  # == 0 missed: breached
                 ("2012-01", "ss_dibao_topup_ratio", "330102", 0.49, "civil_affairs"),  # each district: breached
                 ("2012-01", "ss_dibao_topup_ratio", "330103", 0.5, "civil_affairs"),  # on the line: met
-                ("2012-06", "edu_migrant_school_tuition_subsidy", "330100", 1.0, "education"),  # not a scope row
+                ("2012-06", "edu_migrant_school_tuition_subsidy", "330100", 1.0, "education"),  # area scope, at 330100
             ],
             columns=list(get_contract("plan_indicators").column_names),
         ),
@@ -245,6 +245,7 @@ def test_breach_rules_on_a_hand_made_case() -> None:
         ("emp_registered_unemployment_rate", "330100", "2012-02", None),
         ("emp_zero_employment_households", "330100", "2012-03", None),
         ("ss_dibao_topup_ratio", "330102", "2012-01", None),
+        ("edu_migrant_school_tuition_subsidy", "330100", "2012-06", None),
     }
 
 

@@ -9,6 +9,24 @@ social_security as (
 
 ),
 
+vaccination as (
+
+    select * from {{ ref('int_vaccination_rates_aggregated') }}
+
+),
+
+self_sufficiency as (
+
+    select * from {{ ref('int_self_sufficiency_rates_mapped') }}
+
+),
+
+plan_indicators as (
+
+    select * from {{ ref('int_plan_indicator_values_rolled_up') }}
+
+),
+
 unioned as (
 
     select
@@ -24,6 +42,54 @@ unioned as (
         revision_count,
         geos_reporting
     from social_security
+
+    union all
+
+    select
+        target_id,
+        geo_code,
+        geo_level,
+        vaccine,
+        month,
+        actual_value,
+        numerator,
+        denominator,
+        first_reported_value,
+        revision_count,
+        geos_reporting
+    from vaccination
+
+    union all
+
+    select
+        target_id,
+        geo_code,
+        geo_level,
+        vaccine,
+        month,
+        actual_value,
+        numerator,
+        denominator,
+        first_reported_value,
+        revision_count,
+        geos_reporting
+    from self_sufficiency
+
+    union all
+
+    select
+        target_id,
+        geo_code,
+        geo_level,
+        vaccine,
+        month,
+        actual_value,
+        numerator,
+        denominator,
+        first_reported_value,
+        revision_count,
+        geos_reporting
+    from plan_indicators
 
 )
 

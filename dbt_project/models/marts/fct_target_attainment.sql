@@ -7,6 +7,18 @@
 -- city target) are shown for equalisation with the same status rule, but do
 -- not alert.
 --
+-- The generic plan_indicators feed knows only 330100, district and township
+-- codes (FEEDS.md section 3.4): it has no code for the main urban area, the
+-- urban districts, the municipal level or "each village". Its targets with
+-- scope main_urban_area, urban_districts, municipal_level or each_village are
+-- therefore reported, and judged, at 330100 (geo_level city). The
+-- vegetable_supply feed does have the main urban area: its main-urban targets
+-- are judged at geo_code main_urban.
+--
+-- An each-district target with vaccines (health_nip_vaccination_rate) is
+-- expected for every district valid at the month's end x every vaccine the
+-- feed has delivered for that target (in any month): a missing one is no_data.
+--
 -- Pace of accumulating targets is linear over the plan year up to the
 -- deadline month: expected_to_date = target x months elapsed / months to the
 -- deadline; projected_year_end = actual x months to the deadline / months
@@ -62,6 +74,7 @@ expected_months as (
     select
         targets.target_id,
         targets.scope,
+        targets.feed,
         months.month,
         months.month_end
 
@@ -79,6 +92,7 @@ expected_months as (
 
 target_vaccines as (
 
+    -- The vaccines the feed has delivered for the target, in any month.
     select distinct
         target_id,
         vaccine
@@ -96,7 +110,14 @@ scope_geos as (
         '330100' as geo_code,
         'city' as geo_level
     from expected_months
-    where expected_months.scope = 'city'
+    where
+        expected_months.scope = 'city'
+        or (
+            expected_months.feed = 'plan_indicators'
+            and expected_months.scope in (
+                'main_urban_area', 'urban_districts', 'municipal_level', 'each_village'
+            )
+        )
 
     union all
 
@@ -106,7 +127,9 @@ scope_geos as (
         'main_urban' as geo_code,
         'main_urban_area' as geo_level
     from expected_months
-    where expected_months.scope = 'main_urban_area'
+    where
+        expected_months.scope = 'main_urban_area'
+        and expected_months.feed <> 'plan_indicators'
 
     union all
 

@@ -18,11 +18,9 @@ this module; the resulting figures and breaches are computed, never written
 down.
 
 Geography of `plan_indicators`: the generic feed knows only 330100, district
-codes and 9-digit township codes (§3.4). Targets whose scope is
+codes and 9-digit township codes (§3.4). Its targets whose scope is
 `main_urban_area`, `urban_districts`, `municipal_level` or `each_village` are
-therefore reported at 330100. The attainment mart judges scope rows at 330100
-only for city targets (and at `main_urban` for main-urban targets), so those
-rows are shown but never judged; no breach is planted in them.
+therefore reported, and judged, at 330100, as the attainment mart does.
 
 Faults (`faults=True`) add, to the social security feed only: a GB18030 re-export
 of one month with a Chinese district-name column, thousands separators and
@@ -294,8 +292,13 @@ def _plan_indicator_breaches(frame: pd.DataFrame, catalogue: Mapping[str, Target
     return found
 
 
+AREA_SCOPES = ("main_urban_area", "urban_districts", "municipal_level", "each_village")
+
+
 def _is_scope_geo(target: Target, geo_code: str) -> bool:
-    if target.scope == "city":
+    """Where a target is judged. The generic feed has no code for the plan's areas, so its targets
+    scoped to one are reported, and judged, at 330100 (as fct_target_attainment does)."""
+    if target.scope == "city" or (target.feed == PLAN_INDICATORS and target.scope in AREA_SCOPES):
         return geo_code == CITY_CODE
     if target.scope == "each_district":
         return len(geo_code) == 6 and geo_code != CITY_CODE
