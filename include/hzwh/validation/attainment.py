@@ -108,6 +108,7 @@ def find_breaches(conn: psycopg.Connection) -> list[Breach]:
             failing.update(r["attainment_key"] for r in item.result.get("unexpected_index_list") or [])
     hits = rows[rows["attainment_key"].isin(failing)]
     return [
-        Breach(r.attainment_key, r.target_id, r.geo_code, r.month, r.vaccine, float(r.actual_value))
+        Breach(r.attainment_key, r.target_id, r.geo_code, r.month, None if pd.isna(r.vaccine) else r.vaccine,
+               float(r.actual_value))
         for r in hits.itertuples(index=False)
     ]
