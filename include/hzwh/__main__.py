@@ -67,6 +67,14 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_suites(args: argparse.Namespace) -> int:
+    from hzwh.validation.export import export
+
+    for path in export():
+        print(f"wrote {path}")
+    return 0
+
+
 def _env(args: argparse.Namespace) -> int:
     """Shell exports for running `airflow` or `dbt` by hand against the same warehouse."""
     from hzwh import runtime
@@ -94,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("summary", help="print what loaded, what was quarantined, what breached").set_defaults(fn=_summary)
     sub.add_parser("init", help="create the warehouse, its schemas and Airflow's database").set_defaults(fn=_init)
     sub.add_parser("env", help="print exports for running airflow/dbt by hand").set_defaults(fn=_env)
+    sub.add_parser("export-suites", help="write the generated GX suites to expectations/").set_defaults(
+        fn=_export_suites
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("HZWH_LOG_LEVEL", "WARNING"))
     try:

@@ -72,13 +72,22 @@ def render(max_breaches: int = 40) -> str:
                    if alerts else "  none")
         if not settings.alert_webhook_url():
             out.append("  ALERT_WEBHOOK_URL is not set: alerts are recorded, not sent.")
+        examples = conn.execute(
+            "select distinct on (kind) message from ops.alerts order by kind, alert_id"
+        ).fetchall()
+        if examples:
+            out.append("\nWhat an alert says (one of each kind):")
+            for (message,) in examples:
+                out.extend("  " + line for line in message.splitlines())
 
     out.append(
         "\nWhere to look next:\n"
         f"  psql {parts.url()}\n"
         "    select * from marts.fct_target_attainment where status = 'breached' and is_scope_row;\n"
         "    select * from ops.quarantine;   select message from ops.alerts;\n"
-        "  marts for BI: marts.dim_district, dim_month, dim_target, dim_bureau, fct_target_attainment,\n"
-        "                fct_social_security_enrollment (read-only role: " + settings.bi_role() + ")"
+        "  marts for BI (read-only role " + settings.bi_role() + "): dim_district, dim_month, dim_target, dim_bureau,\n"
+        "    dim_vaccine, fct_target_attainment, fct_district_equalisation, fct_social_security_enrollment,\n"
+        "    fct_vaccination_coverage, fct_vegetable_supply, fct_plan_indicator_values\n"
+        "  the catalogue of targets: dbt_project/seeds/target_catalogue.csv (docs/catalogue.md)"
     )
     return "\n".join(out)

@@ -264,3 +264,27 @@ def test_first_reported_and_revised_values_both_stay_queryable(warehouse, demo, 
                                                   revised_values["insured_persons"], strict=True))
     assert {r[0]: r[2] for r in rows} == dict(zip(first_values["district_code"],
                                                   first_values["insured_persons"], strict=True))
+
+
+# --------------------------------------------------------------------------- the catalogue drives the check
+
+
+def test_changing_a_threshold_in_the_catalogue_changes_the_check(warehouse, revised):
+    from hzwh import db
+    from hzwh.validation.attainment import find_breaches
+
+    def medical_breaches() -> set[str]:
+        with db.connect(warehouse.url) as conn:
+            return {b.month.strftime("%Y-%m") for b in find_breaches(conn) if b.target_id == MEDICAL}
+
+    assert medical_breaches(), "the generated year has months below 95 %"
+    with db.connect(warehouse.url) as conn:
+        lowest = conn.execute(
+            "select min(actual_value) from marts.fct_target_attainment where target_id = %s and is_scope_row",
+            (MEDICAL,)).fetchone()[0]
+        # The catalogue lands in marts.dim_target; the suite reads its thresholds from there on every run.
+        conn.execute("update marts.dim_target set target_value = %s where target_id = %s", (lowest, MEDICAL))
+    assert medical_breaches() == set()
+    with db.connect(warehouse.url) as conn:
+        conn.execute("update marts.dim_target set target_value = 0.999 where target_id = %s", (MEDICAL,))
+    assert len(medical_breaches()) == 12
