@@ -138,12 +138,21 @@ def bootstrap(conn: psycopg.Connection) -> None:
 
 
 def ensure_reader_role(conn: psycopg.Connection) -> None:
-    """The read-only role BI tools use: marts only (dbt grants select on each mart)."""
-    role = settings.bi_role()
+    """The read-only role BI tools use: usage on marts and select on its tables (dbt grants it per mart),
+    nothing on raw, ops, staging or intermediate, and read-only sessions. It can log in only when
+    BI_READONLY_PASSWORD is set."""
+    role = sql.Identifier(settings.bi_role())
+    password = os.environ.get("BI_READONLY_PASSWORD")
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('hzwh.roles'))")
-        exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (settings.bi_role(),)).fetchone()
         if not exists:
-            conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("create role {} nologin").format(role))
+        if password:
+            conn.execute(sql.SQL("alter role {} login password {}").format(role, sql.Literal(password)))
+        conn.execute(sql.SQL("alter role {} set default_transaction_read_only = on").format(role))
         conn.execute(sql.SQL("create schema if not exists marts"))
-        conn.execute(sql.SQL("grant usage on schema marts to {}").format(sql.Identifier(role)))
+        conn.execute(sql.SQL("grant usage on schema marts to {}").format(role))
+        for schema in ("raw", "ops", "staging", "intermediate", "reference"):
+            conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            conn.execute(sql.SQL("revoke all on schema {} from {}").format(sql.Identifier(schema), role))

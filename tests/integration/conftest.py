@@ -97,6 +97,7 @@ def warehouse(tmp_path_factory) -> Iterator[Warehouse]:
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     db.drop_database(parts)
+    db.ensure_warehouse()
     try:
         yield Warehouse(parts.url(), root / "landing", root / "archive", receiver)
     finally:
