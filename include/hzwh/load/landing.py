@@ -69,10 +69,16 @@ def archive(landed: LandedFile, feed: str, archive_root: Path | None = None) -> 
     safe_name = UNSAFE.sub("_", landed.name).strip("._") or "file"
     target = root / feed / landed.sha256[:2] / f"{landed.sha256}__{safe_name[:120]}"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".part")
-        tmp.write_bytes(landed.data)
-        os.replace(tmp, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(landed.data)
+            os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise LandingError(
+                f"cannot archive {landed.name} into {target.parent}: {exc.strerror or exc}; nothing was loaded"
+            ) from exc
     return target
 
 
