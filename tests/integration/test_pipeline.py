@@ -207,7 +207,9 @@ def rerun(warehouse, demo) -> dict:
     }
     deliver(demo.first, warehouse.landing)
     results = warehouse.run_pipeline()
-    return {"before": before, "run_id": results[0].run_id}
+    after_second = marts_checksum(warehouse)
+    warehouse.run_pipeline()  # a third run, nothing new at all
+    return {"before": before, "run_id": results[0].run_id, "after_second": after_second}
 
 
 def test_redelivered_files_are_no_ops(warehouse, demo, rerun):
@@ -218,6 +220,7 @@ def test_redelivered_files_are_no_ops(warehouse, demo, rerun):
 
 
 def test_rerun_changes_no_mart_and_sends_no_alert(warehouse, rerun):
+    assert rerun["after_second"] == rerun["before"]["marts"]
     assert marts_checksum(warehouse) == rerun["before"]["marts"]
     assert warehouse.query("select count(*) from ops.alerts")[0][0] == rerun["before"]["alerts"]
     assert len(warehouse.receiver.bodies) == rerun["before"]["posts"]
@@ -226,12 +229,35 @@ def test_rerun_changes_no_mart_and_sends_no_alert(warehouse, rerun):
 # --------------------------------------------------------------------------- delivery 3: a revision
 
 
+def mart_rows(warehouse, table: str, key: str) -> dict[str, str]:
+    return dict(warehouse.query(f"select {key}, t::text from marts.{table} t"))
+
+
 @pytest.fixture(scope="module")
 def revised(warehouse, demo, rerun) -> dict:
     posts = len(warehouse.receiver.bodies)
+    tables = {"fct_target_attainment": "attainment_key", "fct_social_security_enrollment": "enrollment_key"}
+    before = {t: mart_rows(warehouse, t, k) for t, k in tables.items()}
     deliver(demo.revision, warehouse.landing)
     warehouse.run_pipeline()
-    return {"new_posts": warehouse.receiver.alerts[posts:]}
+    after = {t: mart_rows(warehouse, t, k) for t, k in tables.items()}
+    changed = {t: {k for k in before[t].keys() | after[t].keys() if before[t].get(k) != after[t].get(k)}
+               for t in tables}
+    return {"new_posts": warehouse.receiver.alerts[posts:], "changed": changed}
+
+
+def test_a_past_month_redelivered_changes_only_that_month(warehouse, revised, revised_period):
+    changed = revised["changed"]
+    assert changed["fct_social_security_enrollment"] and changed["fct_target_attainment"]
+    months = {m for (m,) in warehouse.query(
+        "select distinct to_char(month, 'YYYY-MM') from marts.fct_social_security_enrollment"
+        " where enrollment_key = any(%s)", (list(changed["fct_social_security_enrollment"]),))}
+    assert months == {revised_period}
+    touched = set(warehouse.query(
+        "select distinct target_id, to_char(month, 'YYYY-MM') from marts.fct_target_attainment"
+        " where attainment_key = any(%s)", (list(changed["fct_target_attainment"]),)))
+    assert {m for _, m in touched} == {revised_period}
+    assert {t for t, _ in touched} <= {MEDICAL, "ss_resident_pension_enrollment_rate"}
 
 
 def test_revision_clears_the_breach_with_one_resolved_notice(warehouse, demo, revised, revised_period):
