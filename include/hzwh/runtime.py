@@ -33,11 +33,16 @@ def _sqlalchemy_url(url: str) -> str:
 
 
 def warehouse_conn_uri() -> str:
-    """The `warehouse` Airflow connection; dbt's profile needs a password even under trust auth."""
+    """The `warehouse` Airflow connection; dbt's profile needs a password even under trust auth.
+
+    A socket directory goes percent-encoded in the host part, where Airflow's URI parser (and so
+    cosmos' dbt profile) reads it back as the host."""
+    from urllib.parse import quote
+
     parts = settings.warehouse()
-    if not parts.password:
-        parts = settings.PgParts(parts.host, parts.port, parts.user, "unused", parts.dbname)
-    return "postgres://" + parts.url().split("://", 1)[1]
+    password = quote(parts.password or "unused", safe="")
+    host = quote(parts.host, safe="") if parts.is_socket else parts.host
+    return f"postgres://{quote(parts.user, safe='')}:{password}@{host}:{parts.port}/{parts.dbname}"
 
 
 def airflow_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -117,12 +122,16 @@ def _run_state(dag_id: str, logical_date: datetime) -> tuple[str, str]:
     return (row[0], row[1]) if row else ("?", "not found")
 
 
-def test_dag(dag_id: str, env: dict[str, str], *, echo: bool = True) -> DagRunResult:
+def test_dag(
+    dag_id: str, env: dict[str, str], *, echo: bool = True, logical_date: datetime | None = None
+) -> DagRunResult:
     """Run one DAG through Airflow (`airflow dags test`) and report how its run ended.
 
-    The run's output is kept in $AIRFLOW_HOME/logs/dags-test/ (and echoed when `echo`).
+    `logical_date` defaults to now; a DAG that reasons about business dates (check_late_feeds)
+    can be run for any day. The run's output is kept in $AIRFLOW_HOME/logs/dags-test/ (and
+    echoed when `echo`).
     """
-    logical_date = datetime.now(UTC).replace(microsecond=0)
+    logical_date = (logical_date or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     log_dir = Path(env["AIRFLOW_HOME"]) / "logs" / "dags-test"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{dag_id}_{logical_date:%Y%m%dT%H%M%S}.log"
