@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo run summary test test-fast lint bench lock clean
+.PHONY: venv system-deps demo run summary test test-fast lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,16 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP)
 
+# Debian's Chromium renders the dashboard in its test (and a CJK font makes the screenshot legible).
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-wqy-microhei >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else \
+	    echo "The dashboard test needs: sudo apt-get install chromium fonts-wqy-microhei" >&2; exit 1; \
+	  fi; \
+	fi
+
 demo: venv  ## generate a 2012 year of feeds into LANDING_DIR and run the whole pipeline
 	$(PY) -m hzwh demo --reset
 
@@ -29,7 +39,7 @@ run: venv  ## FEEDS.md §7: run everything in LANDING_DIR through the Airflow DA
 summary: venv
 	$(PY) -m hzwh summary
 
-test: venv  ## the whole suite
+test: venv system-deps  ## the whole suite
 	$(PY) -m pytest
 
 test-fast: venv  ## unit and DAG tests only (no Airflow runs)

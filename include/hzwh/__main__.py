@@ -31,6 +31,9 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     print("=" * 78)
     print(summary.render())
+    from hzwh import report
+
+    print(report.where_to_look())
     return 0
 
 

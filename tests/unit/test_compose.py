@@ -42,7 +42,7 @@ ONE_SHOT_JOBS = {"airflow-init", "metabase-init"}
 AIRFLOW_INIT_EXTRA_ENV = {"AIRFLOW_UID", "AIRFLOW_ADMIN_USER", "AIRFLOW_ADMIN_PASSWORD"}
 # Bind-mounted host folders that are not in the repository: git-ignored data, created by Docker at
 # the first start (short syntax) and handed to AIRFLOW_UID by airflow-init (docs/deploy.md).
-CREATED_AT_START = {"./data/landing", "./data/archive"}
+CREATED_AT_START = {"./data/landing", "./data/archive", "./data/reports"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|_KEY$")
 
 # Compose interpolation: `$$` is a literal dollar; ${NAME}, ${NAME:-default}, ${NAME-default},

@@ -44,6 +44,7 @@ from hzwh.feeds.reader import (
 )
 from hzwh.load.copy import copy_frame, copy_rows
 from hzwh.load.landing import LandedFile, archive, discover, read_landed, remove_from_landing
+from hzwh.report import progress
 from hzwh.validation.validity import merge_issues, validate
 
 log = logging.getLogger(__name__)
@@ -311,5 +312,6 @@ def ingest_feed(
     with db.connect() as conn:
         db.bootstrap(conn)
         for path in files:
+            progress.show(feed, path, conn=conn, landing=landing, run_id=run_id)
             outcomes.append(ingest_file(conn, contract, path, run_id=run_id, archive_root=archive_root))
     return outcomes
