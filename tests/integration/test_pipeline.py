@@ -159,6 +159,52 @@ def test_a_rate_exactly_at_its_threshold_is_met(warehouse, original_ss):
         assert status == "met"
 
 
+def attainment(warehouse, target_id: str | None = None) -> dict[tuple, float]:
+    rows = warehouse.query(
+        "select target_id, geo_code, to_char(month, 'YYYY-MM'), vaccine, actual_value, status"
+        " from marts.fct_target_attainment where actual_value is not null"
+        + (" and target_id = %s" if target_id else ""), (target_id,) if target_id else ())
+    return {(t, g, m, v): (float(a), st) for t, g, m, v, a, st in rows}
+
+
+def test_other_feeds_marts_match_an_independent_computation(warehouse, demo):
+    truth = demo.manifest.truth
+    marts = attainment(warehouse)
+
+    vaccination = truth["vaccination_coverage"]
+    for r in vaccination.itertuples(index=False):
+        actual, _ = marts[("health_nip_vaccination_rate", r.district_code, r.period, r.vaccine)]
+        assert abs(actual - r.vaccinated_children / r.eligible_children) < 1e-9
+
+    supply = truth["vegetable_supply"].sort_values("period")
+    targets = {("main_urban", "vegetables"): ("sup_main_urban_vegetable_self_sufficiency", "main_urban"),
+               ("main_urban", "leafy_vegetables"): ("sup_main_urban_leafy_vegetable_self_sufficiency", "main_urban"),
+               ("city", "livestock_poultry"): ("sup_livestock_poultry_self_sufficiency", "330100"),
+               ("city", "aquatic"): ("sup_aquatic_self_sufficiency", "330100")}
+    for (area, product), (target_id, geo) in targets.items():
+        rows = supply[(supply["area"] == area) & (supply["product"] == product)]
+        output = consumption = 0.0
+        for r in rows.itertuples(index=False):  # year to date, not the mean of monthly ratios
+            output += r.local_output_tonnes
+            consumption += r.consumption_tonnes
+            actual, _ = marts[(target_id, geo, r.period, None)]
+            assert abs(actual - output / consumption) < 1e-9, (target_id, r.period)
+
+    indicators = truth["plan_indicators"]
+    for r in indicators.itertuples(index=False):
+        actual, _ = marts[(r.target_id, r.geo_code, r.period, None)]
+        assert abs(actual - float(r.value)) < 1e-9, (r.target_id, r.geo_code, r.period)
+
+
+def test_a_vaccination_rate_exactly_at_its_threshold_is_met(warehouse, demo):
+    vaccination = demo.manifest.truth["vaccination_coverage"]
+    exact = vaccination[vaccination["vaccinated_children"] * 10 == vaccination["eligible_children"] * 9]
+    assert len(exact) >= 1
+    marts = attainment(warehouse, "health_nip_vaccination_rate")
+    for r in exact.itertuples(index=False):
+        assert marts[("health_nip_vaccination_rate", r.district_code, r.period, r.vaccine)][1] == "met"
+
+
 def test_recorded_breaches_are_exactly_the_planted_ones(warehouse, demo, original_ss, revised_period):
     expected = set(demo.manifest.expected_breaches)
     # Before the revision arrives, its month is still below target as first delivered.
