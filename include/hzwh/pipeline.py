@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from datetime import datetime
 
 from hzwh import db
 
@@ -35,15 +36,13 @@ def ingest(feed: str, run_id: str | None = None) -> dict:
 
 
 def alert_data_quality(run_id: str | None = None) -> dict:
-    """Record a data-quality alert for each file of this run that was quarantined whole or in part."""
-    from hzwh.alerts.deliver import deliver_pending
+    """Record a data-quality alert for each file of this run that was quarantined whole or in part, then deliver."""
     from hzwh.alerts.record import data_quality_alerts, record
 
     with db.connect() as conn:
         db.bootstrap(conn)
         raised = record(conn, data_quality_alerts(conn, run_id))
-        report = deliver_pending(conn)
-    return {"raised": len(raised), "sent": report.sent, "failed": report.failed}
+    return {"raised": len(raised), **deliver_alerts()}
 
 
 def check_attainment() -> dict:
@@ -58,12 +57,30 @@ def check_attainment() -> dict:
     return {"breaches": len(breaches), "raised": len(raised)}
 
 
+def check_late_feeds(logical_date: datetime) -> dict:
+    """Record a late-feed alert for each feed x month not loaded by its due day (as of the run's logical date)."""
+    from hzwh.alerts import late
+    from hzwh.alerts.record import record
+    from hzwh.alerts.routing import load_routing
+
+    as_of = late.as_of_date(logical_date)
+    routing = load_routing()
+    with db.connect() as conn:
+        db.bootstrap(conn)
+        alerts = late.check(conn, as_of, routing)
+        raised = record(conn, alerts, routing=routing)
+    for alert in alerts:
+        log.warning("%s", alert.message.splitlines()[-1])
+    log.info("late-feed check as of %s: %d late feed x month, %d new alerts", as_of, len(alerts), len(raised))
+    return {"as_of": as_of.isoformat(), "late": [a.key for a in alerts], "raised": len(raised)}
+
+
 def deliver_alerts() -> dict:
-    """Send every pending alert delivery; failures stay pending for the next run."""
+    """Send every due alert delivery; failures stay pending, with their reason, for a later run."""
     from hzwh.alerts.deliver import deliver_pending
 
-    with db.connect() as conn:
+    with db.connect(autocommit=True) as conn:
         report = deliver_pending(conn)
     if report.failed:
-        log.warning("%d deliveries failed and stay pending", report.failed)
-    return {"sent": report.sent, "failed": report.failed}
+        log.warning("%d deliveries failed and stay pending (see ops.alert_log)", report.failed)
+    return {"sent": report.sent, "failed": report.failed, "messages": report.messages}

@@ -70,8 +70,9 @@ def render(max_breaches: int = 40) -> str:
         out.append("\nAlerts recorded (ops.alerts; deliveries in ops.alert_deliveries):")
         out.append(_table(alerts, ["kind", "audience", "alerts", "deliveries sent", "pending/failed"])
                    if alerts else "  none")
-        if not settings.alert_webhook_url():
-            out.append("  ALERT_WEBHOOK_URL is not set: alerts are recorded, not sent.")
+        if not conn.execute("select exists (select 1 from ops.alert_deliveries)").fetchone()[0]:
+            out.append("  No channel is configured (ALERT_WEBHOOK_URL, SMTP, Slack: docs/alerts.md): alerts are"
+                       " recorded in ops.alerts only.")
         examples = conn.execute(
             "select distinct on (kind) message from ops.alerts order by kind, alert_id"
         ).fetchall()

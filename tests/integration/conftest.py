@@ -16,7 +16,6 @@ import pytest
 from hzwh import db, runtime, settings
 
 pytestmark = pytest.mark.integration
-PIPELINE = ("ingest_feeds", "build_marts")
 
 
 @dataclass
@@ -77,9 +76,9 @@ class Warehouse:
     def run_pipeline(self) -> list[runtime.DagRunResult]:
         """Both DAGs through Airflow (`airflow dags test`), as `python -m hzwh run` does."""
         # The reports DAG has its own test (test_dashboard.py); leaving it out saves ~14 s a run.
-        results = runtime.run_once(PIPELINE, echo=False)
+        results = runtime.run_once(runtime.PIPELINE_DAG_IDS, echo=False)
         failed = [r for r in results if r.state != "success"]
-        assert not failed and len(results) == len(PIPELINE), "\n\n".join(
+        assert not failed and len(results) == len(runtime.PIPELINE_DAG_IDS), "\n\n".join(
             f"{r}\n{r.log_tail()}" for r in failed or results
         )
         return results

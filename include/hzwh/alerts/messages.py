@@ -14,6 +14,7 @@ from hzwh import settings
 
 GEO_NAMES = {"330100": ("全市", "Hangzhou (whole city)"), "main_urban": ("主城区", "main urban area")}
 KIND_ZH = {"breach": "未达标", "resolved": "已恢复达标", "data_quality": "数据质量问题", "late_feed": "数据逾期"}
+KIND_EN = {"breach": "breach", "resolved": "resolved", "data_quality": "data quality", "late_feed": "late feed"}
 
 
 @dataclass
@@ -33,6 +34,8 @@ class Alert:
     comparator: str | None = None
     responsible_bureau: str | None = None
     load_id: int | None = None
+    feed: str | None = None
+    checked_on: date | None = None
     key_parts: tuple[str, ...] = field(default=())
 
     @property
@@ -188,5 +191,74 @@ def data_quality_alert(load: dict[str, Any], samples: list[str], owner: tuple[st
         payload=payload,
         responsible_bureau=owner_id,
         load_id=load["load_id"],
+        feed=load["feed"],
         key_parts=("load", str(load["load_id"])),
+    )
+
+
+def late_feed_alert(
+    feed: str,
+    period: str,
+    due: date,
+    as_of: date,
+    reminder: int,
+    owner: tuple[str, str, str],
+    landing: str,
+) -> Alert:
+    """A monthly file not loaded by its due date: for the data engineers, once per reminder number.
+
+    The key carries the reminder number (late_feed|<feed>|<YYYY-MM>|<n>), so a reminder
+    after the re-alert interval is a new alert and a re-run of the same check is not.
+    """
+    owner_id, owner_zh, owner_en = owner
+    days = (as_of - due).days
+    where = f"ops.file_loads where feed = '{feed}' and file_period = '{period}'"
+    nth_zh = f"，第 {reminder} 次提醒" if reminder > 1 else ""
+    nth_en = f", reminder {reminder}" if reminder > 1 else ""
+    message = (
+        f"【数据逾期】{owner_zh} 的 {feed} {period} 月数据应于 {due.isoformat()} 前报送，"
+        f"截至 {as_of.isoformat()} 仍未入库（逾期 {days} 天{nth_zh}）。请联系报送单位，文件放入 {landing}/{feed}/。"
+        f"查看：{where}\n"
+        f"[LATE FEED] {feed} from {owner_en} for {period} was due by {due.isoformat()} and is still not loaded "
+        f"on {as_of.isoformat()} ({days} day{'s' if days != 1 else ''} late{nth_en}). Ask the bureau to deliver "
+        f"it into {landing}/{feed}/. See: {where}"
+    )
+    payload = {
+        "kind": "late_feed",
+        "target_id": None,
+        "geo_code": None,
+        "month": period,
+        "actual_value": None,
+        "target_value": None,
+        "comparator": None,
+        "responsible_bureau": owner_zh,
+        "responsible_bureau_id": owner_id,
+        "feed": feed,
+        "due_date": due.isoformat(),
+        "checked_on": as_of.isoformat(),
+        "days_late": days,
+        "reminder": reminder,
+        "message": message,
+        "see": where,
+    }
+    return Alert(
+        kind="late_feed",
+        audience="data_engineers",
+        message=message,
+        payload=payload,
+        month=date(int(period[:4]), int(period[5:7]), 1),
+        responsible_bureau=owner_id,
+        feed=feed,
+        checked_on=as_of,
+        key_parts=(feed, period, str(reminder)),
+    )
+
+
+def fallback_note(bureau_id: str, bureau_zh: str, bureau_en: str, routing_file: str) -> str:
+    """Appended to an alert whose bureau has no route, so the gap is visible to whoever receives it."""
+    return (
+        f"\n【路由】责任单位 {bureau_zh}（{bureau_id}）在告警路由中没有接收人，本提醒转给数据工程师；"
+        f"请在 {routing_file} 中为其配置。"
+        f"\n[ROUTING] {bureau_en} ({bureau_id}) has no route in the alert routing, so this went to the data "
+        f"engineers; add it to {routing_file}."
     )

@@ -1,65 +1,102 @@
-"""Raise alerts into the warehouse: each key once, with a delivery row per channel.
+"""Raise alerts into the warehouse: each key once, routed, with a delivery row per recipient.
 
-The alert log (`ops.alerts`, `ops.alert_deliveries`) is the source of truth
-for what was sent, to whom and when. Recording and delivering are separate
-steps so that a channel that is down never loses an alert: undelivered rows
-stay pending and the next run retries them.
+The alert log (`ops.alerts`, `ops.alert_deliveries`, the view `ops.alert_log`)
+is the source of truth for what was sent, to whom and when. Recording and
+delivering are separate steps so that a channel that is down never loses an
+alert: undelivered rows stay pending and the next run retries them.
+
+Routing happens here, once, when the alert is raised (alerts/routing.py): the
+recipients an alert was meant for stay recorded even if the routing file
+changes later. ALERT_WEBHOOK_URL (FEEDS.md §7), when set, receives every alert
+in addition to its route. A channel that is not configured is noted on the
+alert (`route_note`) instead of getting a delivery row that could never succeed.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
 from hzwh import settings
-from hzwh.alerts.messages import Alert, attainment_alert, data_quality_alert
+from hzwh.alerts import channels
+from hzwh.alerts.messages import Alert, attainment_alert, data_quality_alert, fallback_note
+from hzwh.alerts.routing import Routing, load_routing
 from hzwh.feeds.contracts import get_contract
 from hzwh.feeds.reference import bureau_names
 from hzwh.validation.attainment import Breach
 
-
-@dataclass(frozen=True)
-class Channel:
-    name: str
-    recipient: str
+log = logging.getLogger(__name__)
 
 
-def configured_channels(audience: str) -> list[Channel]:
-    """Channels from the environment; none configured means alerts are only recorded."""
-    channels = []
-    url = settings.alert_webhook_url()
-    if url:
-        channels.append(Channel("webhook", url))
-    return channels
+def recipients(alert: Alert, routing: Routing) -> tuple[str, list[tuple[str, str]], str | None]:
+    """(route label, [(channel, recipient)], fallback bureau or None) for one alert."""
+    resolution = routing.resolve(alert.audience, alert.responsible_bureau)
+    out = resolution.route.recipients()
+    generic = settings.alert_webhook_url()
+    if generic:
+        out.append(("webhook", generic))
+    return resolution.label, list(dict.fromkeys(out)), resolution.fallback_for
 
 
-def record(conn: psycopg.Connection, alerts: list[Alert]) -> list[int]:
-    """Insert alerts whose key is new; return the ids of those actually raised now."""
+def record(
+    conn: psycopg.Connection,
+    alerts: list[Alert],
+    *,
+    routing: Routing | None = None,
+    unavailable: Callable[[str, str], str | None] = channels.unavailable,
+) -> list[int]:
+    """Insert alerts whose key is new, with their deliveries; return the ids of those raised now."""
+    routing = routing or load_routing()
     raised: list[int] = []
+    fallbacks: dict[str, int] = {}
+    unsent: dict[str, int] = {}
     with conn.transaction():
         for alert in alerts:
+            label, wanted, fallback_for = recipients(alert, routing)
+            message, payload = alert.message, dict(alert.payload)
+            if fallback_for is not None:
+                message += fallback_note(fallback_for, *bureau_names(fallback_for), routing.source_name)
+                payload["message"] = message
+            payload["route"] = label
+            why_not = {(c, r): unavailable(c, r) for c, r in wanted}
+            notes = [n for n in why_not.values() if n]
+            deliverable = [cr for cr in wanted if not why_not[cr]]
+            if not wanted:
+                notes.append(f"no recipients for {label} in {routing.source_name}: recorded only")
             row = conn.execute(
                 "insert into ops.alerts (alert_key, kind, audience, target_id, geo_code, month, vaccine,"
-                " actual_value, target_value, comparator, responsible_bureau, load_id, message, payload)"
-                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " actual_value, target_value, comparator, responsible_bureau, load_id, feed, checked_on,"
+                " route, route_note, message, payload)"
+                " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
                 " on conflict (alert_key) do nothing returning alert_id",
                 (alert.key, alert.kind, alert.audience, alert.target_id, alert.geo_code, alert.month,
                  alert.vaccine, alert.actual_value, alert.target_value, alert.comparator,
-                 alert.responsible_bureau, alert.load_id, alert.message,
-                 json.dumps(alert.payload, ensure_ascii=False, default=str)),
+                 alert.responsible_bureau, alert.load_id, alert.feed, alert.checked_on, label,
+                 "; ".join(dict.fromkeys(notes)) or None, message,
+                 json.dumps(payload, ensure_ascii=False, default=str)),
             ).fetchone()
             if row is None:
                 continue
             raised.append(row[0])
-            for channel in configured_channels(alert.audience):
+            for note in dict.fromkeys(notes):
+                unsent[note] = unsent.get(note, 0) + 1
+            if fallback_for is not None:
+                fallbacks[fallback_for] = fallbacks.get(fallback_for, 0) + 1
+            for channel, recipient in deliverable:
                 conn.execute(
                     "insert into ops.alert_deliveries (alert_id, channel, recipient) values (%s, %s, %s)"
                     " on conflict do nothing",
-                    (row[0], channel.name, channel.recipient),
+                    (row[0], channel, recipient),
                 )
+    for bureau, count in sorted(fallbacks.items()):
+        log.warning("bureau %s has no route in %s: %d alert(s) went to the data engineers instead",
+                    bureau, routing.source_name, count)
+    for note, count in sorted(unsent.items()):
+        log.warning("%s (%d alert(s); recorded in ops.alerts.route_note)", note, count)
     return raised
 
 

@@ -85,7 +85,16 @@ create table if not exists ops.alerts (
     payload jsonb not null,
     created_at timestamptz not null default clock_timestamp()
 );
+-- Added with routing and late feeds (docs/alerts.md); `add column if not exists` upgrades older warehouses.
+alter table ops.alerts add column if not exists feed text;
+alter table ops.alerts add column if not exists checked_on date;
+alter table ops.alerts add column if not exists route text;
+alter table ops.alerts add column if not exists route_note text;
 comment on table ops.alerts is 'Every alert the warehouse raised, once per key (re-runs never repeat one), with the payload that was sent.';
+comment on column ops.alerts.alert_key is 'breach|resolved: kind|target_id|geo_code|YYYY-MM|vaccine; data_quality|load|<load_id>; late_feed|<feed>|<YYYY-MM>|<reminder>.';
+comment on column ops.alerts.route is 'Who the alert was routed to: bureau:<id>, data_engineers, or data_engineers (no route for bureau <id>).';
+comment on column ops.alerts.route_note is 'Recipients that were not sent to and why (a channel not configured), or null.';
+comment on column ops.alerts.checked_on is 'Late feeds: the day (logical date) of the check that raised the alert.';
 
 create table if not exists ops.alert_deliveries (
     delivery_id bigserial primary key,
@@ -99,4 +108,45 @@ create table if not exists ops.alert_deliveries (
     sent_at timestamptz,
     unique (alert_id, channel, recipient)
 );
-comment on table ops.alert_deliveries is 'One row per alert x channel x recipient: attempts, when it was sent, or the last error.';
+alter table ops.alert_deliveries add column if not exists next_attempt_at timestamptz;
+alter table ops.alert_deliveries add column if not exists created_at timestamptz not null default clock_timestamp();
+create index if not exists alert_deliveries_unsent on ops.alert_deliveries (channel, recipient) where status <> 'sent';
+comment on table ops.alert_deliveries is 'One row per alert x channel x recipient: pending (not tried yet), failed (retried at next_attempt_at) or sent; attempts, when it was sent, or the last error.';
+
+create table if not exists ops.alert_delivery_attempts (
+    delivery_id bigint not null references ops.alert_deliveries (delivery_id),
+    attempt integer not null,
+    attempted_at timestamptz not null default clock_timestamp(),
+    ok boolean not null,
+    error text,
+    primary key (delivery_id, attempt)
+);
+comment on table ops.alert_delivery_attempts is 'Every delivery attempt, successful or not, with the reason it failed.';
+
+create or replace view ops.alert_log as
+select
+    a.alert_id,
+    a.alert_key,
+    a.kind,
+    a.audience,
+    a.route,
+    d.channel,
+    coalesce(array_agg(d.recipient order by d.recipient) filter (where d.recipient is not null), '{}') as recipients,
+    case
+        when d.channel is null then 'recorded only'
+        when bool_and(d.status = 'sent') then 'sent'
+        when bool_or(d.status = 'failed') then 'failed'
+        else 'pending'
+    end as status,
+    coalesce(max(d.attempts), 0) as attempts,
+    case when bool_and(d.status = 'sent') then max(d.sent_at) end as sent_at,
+    string_agg(d.recipient || ': ' || d.last_error, '; ' order by d.recipient) filter (
+        where d.status <> 'sent'
+    ) as last_error,
+    min(d.next_attempt_at) filter (where d.status <> 'sent') as next_attempt_at,
+    a.route_note,
+    a.created_at
+from ops.alerts as a
+left join ops.alert_deliveries as d on a.alert_id = d.alert_id
+group by a.alert_id, d.channel;
+comment on view ops.alert_log is 'For every alert and channel: key, kind, recipients, attempts, and when it was sent or the last error; channel null = recorded only (no recipient configured).';
