@@ -1,7 +1,8 @@
 """
 ### Build the marts and judge attainment
 
-Runs whenever a feed task updated its `raw.<feed>` Asset: one `dbt build`
+Runs after every ingest run that loaded new figures (the `raw` Asset, updated
+once per run after all its feed tasks): one `dbt build`
 (seeds, staging, intermediate, marts and their tests, through cosmos), then
 the attainment suite generated from the target catalogue checks
 `marts.fct_target_attainment`. Each breach is recorded once per target x geo
@@ -16,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import dag, task
 from cosmos.operators.local import DbtBuildLocalOperator
 
-from hzwh.assets import ANY_RAW_ASSET, MARTS_ASSET
+from hzwh.assets import MARTS_ASSET, RAW_BATCH_ASSET
 from hzwh.transform.dbt import profile_config, project_dir
 
 
@@ -36,7 +37,7 @@ def deliver_alerts() -> dict:
 
 @dag(
     dag_id="build_marts",
-    schedule=ANY_RAW_ASSET,
+    schedule=[RAW_BATCH_ASSET],
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,

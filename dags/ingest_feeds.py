@@ -9,9 +9,11 @@ accounting per file is in `ops.file_loads`.
 
 One task per feed, generated from the feed contracts
 (`include/hzwh/feeds/contracts.py`). A feed task that loaded something
-updates its `raw.<feed>` Asset, which schedules `build_marts`; with nothing to
-load it is skipped. Files that were quarantined raise a data-quality alert
-for the data engineers.
+updates its `raw.<feed>` Asset; with nothing to load it is skipped. Once every
+feed task has finished (whatever its outcome: one bad feed never blocks the
+others), `announce_new_data` updates the `raw` Asset if the run loaded
+anything, which schedules one `build_marts` run on all of it. Files that were
+quarantined raise a data-quality alert for the data engineers.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
-from hzwh.assets import raw_asset
+from hzwh.assets import RAW_BATCH_ASSET, raw_asset
 from hzwh.feeds.contracts import FEED_NAMES
 
 
@@ -44,6 +46,18 @@ def alert_data_quality() -> dict:
     return raise_alerts(run_id=get_current_context()["run_id"])
 
 
+@task(trigger_rule="all_done", outlets=[RAW_BATCH_ASSET])
+def announce_new_data() -> dict:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from hzwh.pipeline import rows_loaded_in_run
+
+    rows = rows_loaded_in_run(get_current_context()["run_id"])
+    if rows == 0:
+        raise AirflowSkipException("this run loaded no new figures: no marts build")
+    return {"rows_loaded": rows}
+
+
 @dag(
     dag_id="ingest_feeds",
     schedule="@hourly",
@@ -59,6 +73,7 @@ def ingest_feeds() -> None:
         ingest.override(task_id=f"ingest_{feed}", outlets=[raw_asset(feed)])(feed) for feed in FEED_NAMES
     ]
     loads >> alert_data_quality()
+    loads >> announce_new_data()
 
 
 ingest_feeds()

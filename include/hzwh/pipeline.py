@@ -84,3 +84,12 @@ def deliver_alerts() -> dict:
     if report.failed:
         log.warning("%d deliveries failed and stay pending (see ops.alert_log)", report.failed)
     return {"sent": report.sent, "failed": report.failed, "messages": report.messages}
+
+
+def rows_loaded_in_run(run_id: str) -> int:
+    """Rows an ingest run loaded, over all feeds: whether the marts need building."""
+    with db.connect() as conn:
+        return conn.execute(
+            "select coalesce(sum(rows_loaded), 0) from ops.file_loads where dag_run_id = %s and status = 'loaded'",
+            (run_id,),
+        ).fetchone()[0]

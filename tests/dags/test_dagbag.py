@@ -56,10 +56,12 @@ def _asset_names(condition) -> set[str]:
     return {condition.name}
 
 
-def test_marts_are_scheduled_on_any_raw_asset(dagbag):
-    condition = dagbag.dags["build_marts"].timetable.asset_condition
-    assert type(condition).__name__ == "AssetAny"
-    assert _asset_names(condition) == {f"raw.{feed}" for feed in FEED_NAMES}
+def test_marts_are_built_once_per_ingest_run_that_loaded_something(dagbag):
+    assert _asset_names(dagbag.dags["build_marts"].timetable.asset_condition) == {"raw"}
+    announce = dagbag.dags["ingest_feeds"].get_task("announce_new_data")
+    assert [a.name for a in announce.outlets] == ["raw"]
+    assert announce.trigger_rule == "all_done"
+    assert {t.task_id for t in announce.upstream_list} == {f"ingest_{feed}" for feed in FEED_NAMES}
 
 
 def test_dag_files_do_no_heavy_imports_at_parse_time():
