@@ -329,3 +329,42 @@ def test_links_and_folders_in_landing_are_never_followed(corpus_run: CorpusRun) 
     assert not {LINK, FOLDER} & {name for _, name in corpus_run.loads}
     assert (corpus_run.root / "outside" / "secret.csv").read_text(encoding="utf-8") == SECRET
     assert not corpus_run.query("select 1 from raw.plan_indicators where reported_by = 'outside landing'")
+
+
+def test_the_corpus_through_the_real_dag_gets_the_same_outcomes(corpus_run: CorpusRun, tmp_path: Path) -> None:
+    """The whole corpus again, delivered to a fresh warehouse and run by Airflow (`airflow dags test
+    ingest_feeds`): every file ends as it did above, and each quarantine raises one data-quality alert."""
+    from hzwh import runtime
+
+    base = settings.warehouse()
+    parts = settings.PgParts(base.host, base.port, base.user, base.password, f"hz_test_corpus_dag_{os.getpid()}")
+    landing, archive = tmp_path / "landing", tmp_path / "archive"
+    start_ns = time.time_ns() - 10**12
+    for i, case in enumerate(CASES):
+        feed, name = _split(case["file"])
+        target = landing / feed / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CORPUS / case["file"], target)
+        os.utime(target, ns=(start_ns + i * 10**9, start_ns + i * 10**9))
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {"WAREHOUSE_URL": parts.url(), "LANDING_DIR": str(landing), "ARCHIVE_DIR": str(archive),
+                           "DATA_DIR": str(tmp_path)}.items():
+            mp.setenv(key, value)
+        mp.delenv("ALERT_WEBHOOK_URL", raising=False)
+        db.drop_database(parts)
+        try:
+            env = runtime.prepare()
+            result = runtime.test_dag("ingest_feeds", env, echo=False)
+            assert result.state == "success", result.log_tail()
+            with psycopg.connect(parts.url()) as conn:
+                cur = conn.execute(
+                    "select feed, file_name, status, rows_delivered, rows_loaded, rows_quarantined, reason"
+                    " from ops.file_loads order by load_id")
+                through_dag = {(r[0], r[1]): r[2:] for r in cur.fetchall()}
+                alerts = conn.execute("select count(*) from ops.alerts where kind = 'data_quality'").fetchone()[0]
+        finally:
+            db.drop_database(parts)
+    direct = {key: (load["status"], load["rows_delivered"], load["rows_loaded"], load["rows_quarantined"],
+                    load["reason"]) for key, load in corpus_run.loads.items()}
+    assert through_dag == direct
+    assert alerts == sum(1 for s, _, _, q, _ in direct.values() if s == "rejected" or (s == "loaded" and q))
