@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from airflow.sdk import dag, task
 from cosmos.operators.local import DbtBuildLocalOperator
 
+from hzwh import settings
 from hzwh.assets import MARTS_ASSET, RAW_BATCH_ASSET
 from hzwh.transform.dbt import profile_config, project_dir
 
@@ -42,7 +43,11 @@ def deliver_alerts() -> dict:
     catchup=False,
     max_active_runs=1,
     tags=["dbt", "marts", "attainment", "alerts"],
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={
+        "owner": "data-engineering",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=settings.task_retry_delay_seconds()),
+    },
     doc_md=__doc__,
 )
 def build_marts() -> None:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from airflow.sdk import dag, get_current_context, task
 
+from hzwh import settings
 from hzwh.assets import RAW_BATCH_ASSET, raw_asset
 from hzwh.feeds.contracts import FEED_NAMES
 
@@ -65,7 +66,11 @@ def announce_new_data() -> dict:
     catchup=False,
     max_active_runs=1,
     tags=["ingest", "feeds"],
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={
+        "owner": "data-engineering",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=settings.task_retry_delay_seconds()),
+    },
     doc_md=__doc__,
 )
 def ingest_feeds() -> None:

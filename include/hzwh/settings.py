@@ -168,3 +168,8 @@ def alert_retry_max_seconds() -> float:
 def plan_timezone() -> str:
     """PLAN_TIMEZONE: the zone whose calendar due dates are counted in (`Asia/Shanghai`)."""
     return os.environ.get("PLAN_TIMEZONE", "Asia/Shanghai")
+
+
+def task_retry_delay_seconds(default: float = 60) -> float:
+    """HZWH_RETRY_DELAY_SECONDS: pause before Airflow retries a failed task (60; tests shorten it)."""
+    return float(os.environ.get("HZWH_RETRY_DELAY_SECONDS", default))

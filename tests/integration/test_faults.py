@@ -184,3 +184,54 @@ def marts_checksum(url: str) -> dict[str, str]:
             .fetchone()[0]
             for t in tables
         }
+
+
+def indicator_file(folder: Path, rows: int) -> Path:
+    """plan_indicators at township level: every row a distinct, valid key, so the whole file loads."""
+    import csv
+
+    from hzwh.feeds.reference import plan_indicator_targets
+
+    targets = sorted(plan_indicator_targets())
+    districts = ["330102", "330103", "330104", "330105", "330106", "330108", "330109", "330110"]
+    path = folder / "plan_indicators" / "plan_indicators_201201.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["period", "target_id", "geo_code", "value"])
+        for i in range(rows):
+            township = f"{districts[i % len(districts)]}{(i // len(districts)) % 1000:03d}"
+            out.writerow(["2012-01", targets[(i // 8000) % len(targets)], township, i % 997])
+    return path
+
+
+def test_airflow_retries_a_load_whose_connection_was_killed(scratch, tmp_path, monkeypatch):
+    """The same fault under Airflow: the task fails, Airflow retries it, and the file is loaded exactly once."""
+    from hzwh import runtime
+
+    rows = 300_000
+    landing = tmp_path / "landing"
+    indicator_file(landing, rows)
+    with db.connect(scratch) as conn:
+        conn.execute("drop schema raw cascade")
+        conn.execute("truncate ops.quarantined_rows, ops.file_loads cascade")
+        conn.commit()
+    for key, value in {"WAREHOUSE_URL": scratch, "LANDING_DIR": str(landing), "ARCHIVE_DIR": str(tmp_path / "a"),
+                       "DATA_DIR": str(tmp_path), "HZWH_RETRY_DELAY_SECONDS": "1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("ALERT_WEBHOOK_URL", raising=False)
+    env = runtime.prepare()
+    watcher = kill_copy_when_seen(scratch, timeout=120)
+    result = runtime.test_dag("ingest_feeds", env, echo=False)
+    watcher.join()
+    assert watcher.killed.is_set()
+    assert result.state == "success", result.log_tail()
+    with psycopg.connect(runtime.airflow_db_url()) as conn:
+        (tries,) = conn.execute(
+            "select try_number from task_instance where dag_id = 'ingest_feeds' and run_id = %s"
+            " and task_id = 'ingest_plan_indicators'", (result.run_id,)).fetchone()
+    assert tries == 2, "the first try was killed mid-COPY, the second loaded the file"
+    with db.connect(scratch) as conn:
+        loads = conn.execute("select status, rows_delivered, rows_loaded from ops.file_loads").fetchall()
+        stored = conn.execute("select count(*) from raw.plan_indicators").fetchone()[0]
+    assert loads == [("loaded", rows, rows)] and stored == rows
