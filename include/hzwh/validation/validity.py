@@ -7,6 +7,7 @@ quarantined; the rest of the file still publishes.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from typing import Any
 
@@ -18,7 +19,7 @@ from hzwh.feeds.reader import ROW_NUMBER
 from hzwh.feeds.reference import CITY_CODE, allowed_values
 from hzwh.validation.gx_context import get_context, run_suite
 
-_SUITES: dict[tuple[str, str], Any] = {}
+_SUITES: dict[tuple[FeedContract, str], Any] = {}
 
 
 def _allowed_expectation(column: Column, period: str):
@@ -57,14 +58,17 @@ def _allowed_expectation(column: Column, period: str):
 
 def build_suite(contract: FeedContract, period: str) -> Any:
     """The validity suite of one feed for files of one period (allowed codes depend on the date)."""
-    cache_key = (contract.name, period)
+    # Keyed on the whole contract, not its name: a variant (e.g. the benchmark's wider key) is
+    # another suite.
+    cache_key = (contract, period)
     if cache_key in _SUITES:
         return _SUITES[cache_key]
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     context = get_context()
-    name = f"{contract.name}__validity__{period}"
+    variant = hashlib.sha256(repr(contract).encode()).hexdigest()[:8]
+    name = f"{contract.name}__validity__{period}__{variant}"
     try:
         context.suites.delete(name)
     except Exception:  # noqa: BLE001 - absent on first use
