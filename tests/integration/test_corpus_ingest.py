@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import shutil
 import time
 from collections import Counter
@@ -364,7 +365,11 @@ def test_the_corpus_through_the_real_dag_gets_the_same_outcomes(corpus_run: Corp
                 alerts = conn.execute("select count(*) from ops.alerts where kind = 'data_quality'").fetchone()[0]
         finally:
             db.drop_database(parts)
+    def same_but_load_ids(reason: str | None) -> str | None:  # feeds may run in another order under Airflow
+        return None if reason is None else re.sub(r"load \d+", "load N", reason)
+
     direct = {key: (load["status"], load["rows_delivered"], load["rows_loaded"], load["rows_quarantined"],
-                    load["reason"]) for key, load in corpus_run.loads.items()}
+                    same_but_load_ids(load["reason"])) for key, load in corpus_run.loads.items()}
+    through_dag = {key: (*values[:4], same_but_load_ids(values[4])) for key, values in through_dag.items()}
     assert through_dag == direct
     assert alerts == sum(1 for s, _, _, q, _ in direct.values() if s == "rejected" or (s == "loaded" and q))

@@ -59,3 +59,11 @@ def test_district_codes_follow_history(ss_contract):
     by_row = merge_issues([], validate(typed, ss_contract, "2022-01"))
     # Linping exists in 2022; Xiacheng was merged into Gongshu in 2021.
     assert list(by_row) == [3]
+
+
+def test_a_constant_key_does_not_make_every_reason_list_every_row(ss_contract):
+    rows = [["2012-01", "330102", "resident_medical", "10", "5"]] * 2000
+    typed, type_issues = typed_frame(ss_contract, rows)
+    by_row = merge_issues(type_issues, validate(typed, ss_contract, "2012-01"))
+    assert len(by_row) == 2000
+    assert by_row[2][0].message.endswith("also on row(s) 3, 4, 5, 6, 7 and 1,994 more")

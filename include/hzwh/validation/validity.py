@@ -121,6 +121,18 @@ def build_suite(contract: FeedContract, period: str) -> Any:
     return suite
 
 
+SHOWN_DUPLICATES = 5
+
+
+def _other_rows(rows: list[int], row: int) -> str:
+    """The other rows sharing a key; a few are named, the rest counted (a file whose key column is
+    constant would otherwise repeat every row number on every row)."""
+    others = [o for o in rows if o != row]
+    shown = ", ".join(str(o) for o in others[:SHOWN_DUPLICATES])
+    more = len(others) - SHOWN_DUPLICATES
+    return f"row(s) {shown}" + (f" and {more:,} more" if more > 0 else "")
+
+
 def _fmt(value: object) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
         return "(empty)"
@@ -142,9 +154,8 @@ def _issues_from_result(result: Any, contract: FeedContract, frame: pd.DataFrame
             for key_values, rows in groups.items():
                 key_text = ", ".join(f"{k}={v}" for k, v in zip(contract.key, key_values, strict=True))
                 for r in rows:
-                    others = [str(o) for o in rows if o != r]
                     issues.append(Issue(r, meta["column"], key_text, rule,
-                                        f"duplicate key ({key_text}): also on row(s) {', '.join(others)}"))
+                                        f"duplicate key ({key_text}): also on {_other_rows(rows, r)}"))
             continue
         for row in failing:
             row_number = int(row[ROW_NUMBER])
