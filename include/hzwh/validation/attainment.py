@@ -66,6 +66,7 @@ def build_suite(targets: pd.DataFrame) -> Any:
     """One expectation per target: >= is a minimum, <= a maximum, == both."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
 
     context = get_context()
     name = "target_attainment"
@@ -83,8 +84,7 @@ def build_suite(targets: pd.DataFrame) -> Any:
         suite.add_expectation(
             gxe.ExpectColumnValuesToBeBetween(
                 column="actual_value",
-                row_condition=f'target_id=="{target.target_id}"',
-                condition_parser="pandas",
+                row_condition=Column("target_id") == target.target_id,
                 meta={"target_id": target.target_id, "comparator": target.comparator,
                       "target_value": target.target_value, "catalogue_version": target.catalogue_version},
                 **bounds,
