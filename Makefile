@@ -49,8 +49,8 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/sqlfluff lint dbt_project/models include/hzwh/sql
 
-bench: venv  ## ingest benchmark: project path vs psql \copy vs pandas to_sql
-	$(PY) bench/ingest_benchmark.py
+bench: venv  ## benchmark suite, not part of `make test` (~20 min): bench/results/benchmark.md; BENCH_ARGS=--quick
+	$(PY) bench/suite.py $(BENCH_ARGS)
 
 lock:  ## re-resolve requirements.lock from pyproject.toml
 	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock

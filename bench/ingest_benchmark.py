@@ -1,78 +1,98 @@
-"""Ingest benchmark: the project's ingest path beside `psql \\copy` and pandas `to_sql`, same file, same run.
+"""Ingest case: one feed file through the project's path beside `psql \\copy` and pandas `to_sql`, same file.
 
-    python bench/ingest_benchmark.py [--rows 1000000] [--repeat 3] [--no-to-sql]
+    python bench/ingest_benchmark.py [--rows 1000000 5000000] [--repeat 3] [--no-to-sql]
 
 Generates a CSV of the social_security_enrollment feed's shape (0.1 % of its
-rows invalid), then times, each `--repeat` times after one warm-up:
+rows invalid), then, per size, in the same run:
 
 * `psql \\copy` of the file into an unindexed table of the same columns: the limit;
 * the project's path, `hzwh.load.ingest.ingest_file`: checksum, archive, read,
   normalise, the GX validity suite, COPY into raw, quarantine, audit - one
-  transaction;
-* pandas `read_csv` + `to_sql` (SQLAlchemy, default inserts): the naive peer, once.
+  transaction - in a child process that has paid the fixed costs (imports, GX
+  context and suite) once, as an ingest task does; its peak RSS per file is
+  read from /proc (VmHWM, reset before each file);
+* pandas `read_csv` + `to_sql` (SQLAlchemy, default inserts): the naive peer,
+  once per size, also in a child process for its peak RSS.
 
 One month of this feed has only 39 distinct keys (13 districts x 3 schemes),
-so a 1M-row file needs a wider key to be loadable at all: the benchmark's
+so a million-row file needs a wider key to be loadable at all: the benchmark's
 contract adds eligible_persons to the key (unique in the generated data). All
-other checks are the feed's own. Results go to bench/results/ingest.md.
+other checks are the feed's own.
+
+`--profile-memory` also replays the path's steps one by one on the largest
+file (same functions, same order, same objects kept alive) and reports the RSS
+each step adds: where the memory goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "ingest.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402 - the bench folder is not a package
+
+FEED = "social_security_enrollment"
 CODES = np.array(
     ["330102", "330103", "330104", "330105", "330106", "330108", "330109", "330110", "330122", "330127", "330182",
      "330183", "330185"]
 )
 SCHEMES = np.array(["resident_medical", "resident_pension", "employee_medical"])
+WIDE_KEY = ("period", "district_code", "scheme", "eligible_persons")
+# The prototype's Arrow block: 8 MB 5.6 s / 644 MB peak, 16 MB 4.6 s / 693 MB, 32 MB 4.2 s / 852 MB,
+# 64 MB 4.5 s / 1045 MB on the 5M-row file (2 cores, 2026-11-30).
+CHUNK_MB = 16
 
 
 def generate(path: Path, rows: int, seed: int = 7) -> int:
     """A month of the feed's shape; 0.1 % of rows have insured > eligible. Returns the bad-row count."""
     rng = np.random.default_rng(seed)
-    eligible = np.arange(rows, dtype=np.int64) + 1_000
-    insured = (eligible * rng.uniform(0.85, 1.0, rows)).astype(np.int64)
-    bad = rng.choice(rows, size=rows // 1000, replace=False)
-    insured[bad] = eligible[bad] + 1
-    frame = pd.DataFrame(
-        {
-            "period": "2012-01",
-            "district_code": CODES[rng.integers(0, len(CODES), rows)],
-            "scheme": SCHEMES[rng.integers(0, len(SCHEMES), rows)],
-            "eligible_persons": eligible,
-            "insured_persons": insured,
-        }
-    )
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
-    return len(bad)
+    bad_total = 0
+    chunk = 1_000_000
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write("period,district_code,scheme,eligible_persons,insured_persons\n")
+        for start in range(0, rows, chunk):  # in slices: the generator itself stays small at 5M rows
+            n = min(chunk, rows - start)
+            eligible = np.arange(start, start + n, dtype=np.int64) + 1_000
+            insured = (eligible * rng.uniform(0.85, 1.0, n)).astype(np.int64)
+            bad = rng.choice(n, size=n // 1000, replace=False)
+            insured[bad] = eligible[bad] + 1
+            bad_total += len(bad)
+            frame = pd.DataFrame({
+                "period": "2012-01",
+                "district_code": CODES[rng.integers(0, len(CODES), n)],
+                "scheme": SCHEMES[rng.integers(0, len(SCHEMES), n)],
+                "eligible_persons": eligible,
+                "insured_persons": insured,
+            })
+            frame.to_csv(fh, index=False, header=False)
+    return bad_total
 
 
-def quiesce(url: str) -> None:
-    """Start every timed case from the same state: nothing left to flush from the previous one."""
-    subprocess.run(["psql", url, "-q", "-c", "checkpoint"], check=True)
+def contract():
+    from hzwh.feeds.contracts import get_contract
+
+    return dataclasses.replace(get_contract(FEED), key=WIDE_KEY)
+
+
+# --------------------------------------------------------------------------- the limit
 
 
 def psql_copy(url: str, path: Path) -> float:
     subprocess.run(["psql", url, "-q", "-c", "truncate bench.copy_target"], check=True)
-    quiesce(url)
+    subprocess.run(["psql", url, "-q", "-c", "checkpoint"], check=True)
     start = time.perf_counter()
     subprocess.run(
         ["psql", url, "-q", "-c", f"\\copy bench.copy_target from '{path}' with (format csv, header true)"],
@@ -81,59 +101,166 @@ def psql_copy(url: str, path: Path) -> float:
     return time.perf_counter() - start
 
 
-def project_ingest(conn, contract, source: Path, landing: Path, archive: Path) -> tuple[float, int, int]:
+# --------------------------------------------------------------------------- the project's path (child process)
+
+
+def _child_ingest(url: str, source: Path, work: Path, warmup: Path) -> None:
+    """Runs in a fresh interpreter: the fixed costs once, a small warm-up file, then the file, timed.
+
+    Prints one JSON line: the fixed costs, the ingest's seconds, the RSS before it and its peak (VmHWM reset
+    just before the file, so the peak is this file's).
+    """
+    os.environ["WAREHOUSE_URL"] = url
+    t0 = time.perf_counter()
+    from hzwh import db
     from hzwh.load.ingest import ingest_file
+    from hzwh.validation.gx_context import get_context
+    from hzwh.validation.validity import build_suite
 
-    conn.execute("truncate raw.social_security_enrollment, ops.quarantined_rows, ops.file_loads cascade")
-    conn.commit()
-    shutil.rmtree(archive, ignore_errors=True)
-    target = landing / contract.name / source.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    conn.execute("checkpoint")
-    start = time.perf_counter()
-    outcome = ingest_file(conn, contract, target, archive_root=archive)
-    elapsed = time.perf_counter() - start
-    assert outcome.status == "loaded", outcome
-    return elapsed, outcome.rows_loaded, outcome.rows_quarantined
+    imports = time.perf_counter() - t0
+    feed = contract()
+    get_context()
+    build_suite(feed, "2012-01")
+    fixed = time.perf_counter() - t0
+
+    def ingest(conn, path: Path):
+        conn.execute("truncate raw.social_security_enrollment, ops.quarantined_rows, ops.file_loads cascade")
+        conn.commit()
+        archive = work / "archive"
+        shutil.rmtree(archive, ignore_errors=True)
+        target = work / "landing" / FEED / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        conn.execute("checkpoint")
+        common.reset_peak_rss()
+        before = common.status_kb("VmRSS")
+        start = time.perf_counter()
+        outcome = ingest_file(conn, feed, target, archive_root=archive)
+        seconds = time.perf_counter() - start
+        assert outcome.status == "loaded", outcome
+        return outcome, seconds, before, common.status_kb("VmHWM")
+
+    with db.connect(url) as conn:
+        ingest(conn, warmup)
+        outcome, seconds, before, peak = ingest(conn, source)
+        count, digest = conn.execute(RAW_DIGEST).fetchone()
+    print(json.dumps({
+        "fixed": fixed, "imports": imports, "seconds": seconds, "loaded": outcome.rows_loaded,
+        "quarantined": outcome.rows_quarantined, "rss_before_mb": common.mb(before), "peak_rss_mb": common.mb(peak),
+        "raw": [count, str(digest)],
+    }), flush=True)
 
 
-def pandas_to_sql(url: str, path: Path) -> float:
+RAW_DIGEST = (
+    "select count(*), sum(hashtextextended(row(period, district_code, scheme, eligible_persons,"
+    " insured_persons)::text, 0)) from raw.social_security_enrollment"
+)
+
+
+def _child_stream(url: str, source: Path, work: Path, warmup: Path) -> None:
+    """The streaming PROTOTYPE (bench/stream_prototype.py) on the same file, measured like the project's path."""
+    os.environ["WAREHOUSE_URL"] = url
+    t0 = time.perf_counter()
+    from stream_prototype import stream_ingest
+
+    from hzwh import db
+    from hzwh.validation.gx_context import get_context
+    from hzwh.validation.validity import build_suite
+
+    feed = contract()
+    get_context()
+    build_suite(feed, "2012-01")
+    fixed = time.perf_counter() - t0
+
+    def ingest(conn, path: Path):
+        conn.execute("truncate raw.social_security_enrollment, ops.quarantined_rows, ops.file_loads cascade")
+        conn.commit()
+        shutil.rmtree(work / "archive", ignore_errors=True)
+        conn.execute("checkpoint")
+        common.reset_peak_rss()
+        before = common.status_kb("VmRSS")
+        start = time.perf_counter()
+        loaded, quarantined = stream_ingest(conn, feed, path, work / "archive", chunk_mb=CHUNK_MB)
+        return loaded, quarantined, time.perf_counter() - start, before, common.status_kb("VmHWM")
+
+    with db.connect(url) as conn:
+        ingest(conn, warmup)
+        loaded, quarantined, seconds, before, peak = ingest(conn, source)
+        count, digest = conn.execute(RAW_DIGEST).fetchone()
+    print(json.dumps({
+        "fixed": fixed, "seconds": seconds, "loaded": loaded, "quarantined": quarantined,
+        "rss_before_mb": common.mb(before), "peak_rss_mb": common.mb(peak), "raw": [count, str(digest)],
+    }), flush=True)
+
+
+def _child_to_sql(url: str, source: Path) -> None:
     import sqlalchemy
 
     engine = sqlalchemy.create_engine("postgresql+psycopg://" + url.split("://", 1)[1])
+    common.reset_peak_rss()
     start = time.perf_counter()
-    frame = pd.read_csv(path)
+    frame = pd.read_csv(source)
     frame.to_sql("to_sql_target", engine, schema="bench", if_exists="replace", index=False, chunksize=50_000)
-    elapsed = time.perf_counter() - start
+    seconds = time.perf_counter() - start
     engine.dispose()
-    return elapsed
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": common.mb(common.status_kb("VmHWM"))}), flush=True)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-to-sql", action="store_true", help="skip the slow pandas to_sql case")
-    args = parser.parse_args()
-
-    from hzwh import db, settings
-    from hzwh.feeds.contracts import get_contract
-
-    base = settings.warehouse()
-    parts = settings.PgParts(base.host, base.port, base.user, base.password, "hz_bench")
-    db.drop_database(parts)
-    db.create_database(parts)
-    url = parts.url()
+def _child_profile(url: str, source: Path, work: Path) -> None:
+    """The steps of ingest_file one by one, each kept alive as ingest_file keeps it: RSS after each step."""
     os.environ["WAREHOUSE_URL"] = url
+    from hzwh.feeds.normalise import normalise
+    from hzwh.feeds.reader import direct_copy_plan, read_table
+    from hzwh.load.landing import read_landed
+    from hzwh.validation.gx_context import get_context
+    from hzwh.validation.validity import build_suite, validate
 
-    contract = dataclasses.replace(
-        get_contract("social_security_enrollment"), key=("period", "district_code", "scheme", "eligible_persons")
-    )
-    work = Path(tempfile.mkdtemp(prefix="hzwh-bench-"))
-    source = work / "social_security_enrollment_201201.csv"
-    bad = generate(source, args.rows)
-    size_mb = source.stat().st_size / 1e6
+    feed = contract()
+    get_context()
+    build_suite(feed, "2012-01")
+    steps = []
+    common.reset_peak_rss()
+    last = common.status_kb("VmRSS")
+    steps.append({"step": "imports, GX context and suite (fixed)", "rss_mb": common.mb(last), "peak_mb": None})
+    clock = time.perf_counter()
+
+    def mark(step: str) -> None:
+        nonlocal last, clock
+        now, peak = common.status_kb("VmRSS"), common.status_kb("VmHWM")
+        steps.append({"step": step, "rss_mb": common.mb(now), "added_mb": common.mb(now - last),
+                      "peak_mb": common.mb(peak), "seconds": time.perf_counter() - clock})
+        last = now
+        common.reset_peak_rss()
+        clock = time.perf_counter()
+
+    landed = read_landed(source)
+    mark("read_landed: the whole file as bytes (+ sha256)")
+    plan = direct_copy_plan(landed.data, feed)
+    mark("direct_copy_plan: decode to str (transient) + the body copied out for COPY")
+    table = read_table(landed.path, feed, label=landed.name, data=landed.data)
+    mark("read_table: decode again (transient) + Arrow parse, every cell as text")
+    typed, issues, verbatim = normalise(table.frame, feed)
+    mark("normalise: the typed pandas frame")
+    rule_issues = validate(typed, feed, "2012-01")
+    mark("validate: the GX validity suite (12 expectations) over the frame")
+    print(json.dumps({"steps": steps, "issues": len(issues) + len(rule_issues), "kept": [
+        len(landed.data), len(plan.body) if plan else 0, table.frame.nbytes, int(typed.memory_usage(deep=True).sum()),
+        bool(verbatim)]}), flush=True)
+
+
+def _child(args: list[str]) -> list[dict]:
+    proc = subprocess.run([sys.executable, __file__, *args], check=True, text=True, stdout=subprocess.PIPE)
+    return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+
+
+# --------------------------------------------------------------------------- the case
+
+
+def run(
+    url: str, rows_list: list[int], repeat: int, *, to_sql: bool = True, profile: bool = True, stream: bool = True
+) -> dict:
+    """All sizes against one scratch warehouse (`url`, bootstrapped); returns a dict of results per size."""
+    from hzwh import db
 
     with db.connect(url) as conn:
         db.bootstrap(conn)
@@ -143,59 +270,73 @@ def main() -> int:
             " eligible_persons bigint, insured_persons bigint)"
         )
         conn.commit()
-        t0 = time.perf_counter()
-        from hzwh.validation.gx_context import get_context
-        from hzwh.validation.validity import build_suite
+    out: dict = {}
+    work = Path(tempfile.mkdtemp(prefix="hzwh-bench-ingest-"))
+    warmup = work / "warmup" / f"{FEED}_201201.csv"
+    generate(warmup, 10_000, seed=1)
+    try:
+        for rows in rows_list:
+            source = work / f"{FEED}_201201.csv"
+            with common.timed() as gen_time:
+                bad = generate(source, rows)
+            size_mb = source.stat().st_size / 1e6
+            print(f"ingest {rows:,} rows ({size_mb:.0f} MB, generated in {gen_time():.1f} s)", flush=True)
+            psql_copy(url, source)  # warm-up: the file in the page cache, the table's first extent
+            copies, ours = [], []
+            for _ in range(repeat):  # interleaved, so that a busy spell hits both alike
+                copies.append(psql_copy(url, source))
+                ours.append(_child(["--child-ingest", url, str(source), str(work), str(warmup)])[0])
+            for o in ours:
+                assert o["loaded"] + o["quarantined"] == rows and o["quarantined"] == bad, (o, bad)
+            result = {
+                "rows": rows, "size_mb": size_mb, "bad_rows": bad, "copy": copies,
+                "ours": [o["seconds"] for o in ours],
+                "peak_rss_mb": [o["peak_rss_mb"] for o in ours], "rss_before_mb": [o["rss_before_mb"] for o in ours],
+                "fixed_seconds": [o["fixed"] for o in ours], "import_seconds": [o["imports"] for o in ours],
+            }
+            if stream:
+                proto = _child(["--child-stream", url, str(source), str(work), str(warmup)])[0]
+                result["stream_prototype"] = proto
+                result["stream_matches"] = proto["raw"] == ours[-1]["raw"] and proto["quarantined"] == bad
+            if to_sql:
+                print("  pandas to_sql (naive peer) ...", flush=True)
+                peer = _child(["--child-to-sql", url, str(source)])[0]
+                result["to_sql"] = peer["seconds"]
+                result["to_sql_peak_rss_mb"] = peer["peak_rss_mb"]
+            if profile and rows == max(rows_list):
+                result["profile"] = _child(["--child-profile", url, str(source), str(work)])[0]
+            out[str(rows)] = result
+            print(f"  \\copy {common.runs(copies)} s; project {common.runs(result['ours'])} s; "
+                  f"peak RSS {', '.join(f'{m:.0f}' for m in result['peak_rss_mb'])} MB", flush=True)
+            source.unlink()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out
 
-        get_context()
-        build_suite(contract, "2012-01")
-        fixed = time.perf_counter() - t0
 
-        psql_copy(url, source)  # warm-up
-        project_ingest(conn, contract, source, work / "landing", work / "archive")
-        copies, ours = [], []
-        for _ in range(args.repeat):
-            copies.append(psql_copy(url, source))
-            elapsed, loaded, quarantined = project_ingest(conn, contract, source, work / "landing", work / "archive")
-            ours.append(elapsed)
-    assert loaded + quarantined == args.rows and quarantined == bad, (loaded, quarantined, bad)
-    to_sql = None if args.no_to_sql else pandas_to_sql(url, source)
-
-    copy_median, ours_median = statistics.median(copies), statistics.median(ours)
-
-    def rate(seconds: float) -> str:
-        return f"{args.rows / seconds:,.0f}"
-
-    lines = [
-        f"# Ingest benchmark ({args.rows:,} rows, {size_mb:.0f} MB CSV, median of {args.repeat})",
-        "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
-        f"PostgreSQL at {parts.host}:{parts.port}; Python {platform.python_version()}.",
-        "",
-        "| case | seconds | rows/s | vs \\copy |",
-        "|---|---:|---:|---:|",
-        f"| psql \\copy (the limit) | {copy_median:.2f} | {rate(copy_median)} | 1.00x |",
-        f"| project ingest path (read, normalise, GX validity, COPY, quarantine {bad:,} rows, audit) | "
-        f"{ours_median:.2f} | {rate(ours_median)} | {copy_median / ours_median:.2f}x |",
-    ]
-    if to_sql is not None:
-        lines.append(
-            f"| pandas read_csv + to_sql (naive peer) | {to_sql:.2f} | {rate(to_sql)} | {copy_median / to_sql:.2f}x |"
-        )
-    goal = copy_median / ours_median
-    lines += [
-        "",
-        f"Fixed cost paid once per task, not per file: GX import, context and suite {fixed:.2f} s.",
-        f"Runs: \\copy {', '.join(f'{c:.2f}' for c in copies)} s; project {', '.join(f'{o:.2f}' for o in ours)} s.",
-        "Goal: the project path at >= 0.5x the rows/s of \\copy: "
-        + ("met." if goal >= 0.5 else f"missed ({goal:.2f}x)."),
-    ]
-    report = "\n".join(lines) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(report, encoding="utf-8")
-    print(report)
-    shutil.rmtree(work, ignore_errors=True)
-    db.drop_database(parts)
+def main() -> int:
+    if len(sys.argv) > 1 and sys.argv[1].startswith("--child-"):
+        mode, *rest = sys.argv[1:]
+        if mode == "--child-ingest":
+            _child_ingest(rest[0], Path(rest[1]), Path(rest[2]), Path(rest[3]))
+        elif mode == "--child-stream":
+            _child_stream(rest[0], Path(rest[1]), Path(rest[2]), Path(rest[3]))
+        elif mode == "--child-to-sql":
+            _child_to_sql(rest[0], Path(rest[1]))
+        else:
+            _child_profile(rest[0], Path(rest[1]), Path(rest[2]))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-to-sql", action="store_true", help="skip the slow pandas to_sql case")
+    args = parser.parse_args()
+    parts = common.scratch("ingest")
+    try:
+        result = run(parts.url(), args.rows, args.repeat, to_sql=not args.no_to_sql)
+    finally:
+        common.drop(parts)
+    print(json.dumps(result, indent=2))
     return 0
 
 

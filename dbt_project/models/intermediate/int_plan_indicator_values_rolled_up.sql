@@ -13,10 +13,37 @@
 --   month. geos_reporting is 1 for a reported row and the number of townships
 --   (or districts) summed for a roll-up; first_reported_value and
 --   revision_count of a roll-up are the sums over its parts.
+-- * latest_load_id is the newest file version behind the figure: the row's own
+--   for a reported row, the newest of its parts for a roll-up.
+--
+-- Incremental by month: a build rewrites the months that have a current value
+-- from a file version newer than the newest this table holds (see
+-- int_plan_indicator_values_versioned).
+--
+-- Built with JIT off and vacuumed and analysed after each build (fresh
+-- statistics for the tests and the next build); the unique index enforces
+-- the grain its uniqueness test checks.
+
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month',
+        on_schema_change='sync_all_columns',
+        indexes=[
+            {'columns': ['target_id', 'geo_code', 'month'], 'unique': true},
+            {'columns': ['month']},
+            {'columns': ['latest_load_id']},
+        ],
+        pre_hook="set local jit = off",
+        post_hook={'sql': 'vacuum analyze {{ this }}', 'transaction': false},
+    )
+}}
 
 with
 
-indicator_values as (
+-- Not materialised: an incremental build reads only its months (index on month).
+indicator_values as not materialized (
 
     select * from {{ ref('int_plan_indicator_values_versioned') }}
 
@@ -28,21 +55,56 @@ catalogue as (
 
 ),
 
+{% if is_incremental() %}
+
+    reprocessed_months as (
+
+        select distinct indicator_values.month
+        from indicator_values
+        where
+            indicator_values.load_id
+            > (select coalesce(max(built.latest_load_id), 0) from {{ this }} as built)
+
+    ),
+
+{% endif %}
+
 reported as (
 
     select
-        target_id,
-        geo_code,
-        geo_level,
-        district_code,
-        month,
-        value as actual_value,
-        first_reported_value,
-        revision_count,
+        indicator_values.target_id,
+        indicator_values.geo_code,
+        indicator_values.geo_level,
+        indicator_values.district_code,
+        indicator_values.month,
+        indicator_values.value as actual_value,
+        indicator_values.first_reported_value,
+        indicator_values.revision_count,
         1 as geos_reporting,
-        false as is_rolled_up
+        false as is_rolled_up,
+        indicator_values.load_id as latest_load_id
 
     from indicator_values
+    {% if is_incremental() %}
+        where indicator_values.month = any(array(select reprocessed_months.month from reprocessed_months))
+    {% endif %}
+
+),
+
+-- Only a district row can stand in the way of a district roll-up, and only a
+-- city row in the way of the city's: the anti-joins look at those few rows,
+-- materialised once (inlined, the township rows were rescanned per roll-up).
+reported_districts as materialized (
+
+    select * from reported
+    where geo_level = 'district'
+
+),
+
+reported_city as materialized (
+
+    select * from reported
+    where geo_level = 'city'
 
 ),
 
@@ -67,7 +129,8 @@ township_sums as (
         sum(first_reported_value) as first_reported_value,
         sum(revision_count) as revision_count,
         count(*) as geos_reporting,
-        true as is_rolled_up
+        true as is_rolled_up,
+        max(latest_load_id) as latest_load_id
 
     from cumulative_reported
     where geo_level = 'township'
@@ -81,11 +144,11 @@ rolled_up_districts as (
     from township_sums
     where not exists (
         select 1
-        from reported
+        from reported_districts
         where
-            reported.target_id = township_sums.target_id
-            and reported.geo_code = township_sums.geo_code
-            and reported.month = township_sums.month
+            reported_districts.target_id = township_sums.target_id
+            and reported_districts.geo_code = township_sums.geo_code
+            and reported_districts.month = township_sums.month
     )
 
 ),
@@ -111,7 +174,8 @@ district_sums as (
         sum(first_reported_value) as first_reported_value,
         sum(revision_count) as revision_count,
         count(*) as geos_reporting,
-        true as is_rolled_up
+        true as is_rolled_up,
+        max(latest_load_id) as latest_load_id
 
     from cumulative_districts
     group by target_id, month
@@ -124,11 +188,10 @@ rolled_up_city as (
     from district_sums
     where not exists (
         select 1
-        from reported
+        from reported_city
         where
-            reported.target_id = district_sums.target_id
-            and reported.geo_code = district_sums.geo_code
-            and reported.month = district_sums.month
+            reported_city.target_id = district_sums.target_id
+            and reported_city.month = district_sums.month
     )
 
 ),
@@ -158,7 +221,8 @@ final as (
         first_reported_value,
         revision_count,
         geos_reporting,
-        is_rolled_up
+        is_rolled_up,
+        latest_load_id
 
     from unioned
 

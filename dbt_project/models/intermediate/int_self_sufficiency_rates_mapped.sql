@@ -30,7 +30,8 @@ final as (
         supply.ytd_consumption_tonnes as denominator,
         supply.first_reported_ytd_self_sufficiency_ratio as first_reported_value,
         supply.ytd_revision_count as revision_count,
-        1 as geos_reporting
+        1 as geos_reporting,
+        supply.ytd_latest_load_id as latest_load_id
 
     from supply
     inner join supply_targets

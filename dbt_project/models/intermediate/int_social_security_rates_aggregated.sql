@@ -41,7 +41,8 @@ district_rates as (
         cast(first_reported_insured_persons as numeric) as first_reported_numerator,
         cast(first_reported_eligible_persons as numeric) as first_reported_denominator,
         revision_count,
-        1 as geos_reporting
+        1 as geos_reporting,
+        load_id as latest_load_id
 
     from targeted
 
@@ -60,7 +61,8 @@ city_rates as (
         sum(first_reported_numerator) as first_reported_numerator,
         sum(first_reported_denominator) as first_reported_denominator,
         sum(revision_count) as revision_count,
-        count(*) as geos_reporting
+        count(*) as geos_reporting,
+        max(latest_load_id) as latest_load_id
 
     from district_rates
     group by target_id, month
@@ -88,7 +90,8 @@ final as (
         denominator,
         first_reported_numerator / first_reported_denominator as first_reported_value,
         revision_count,
-        geos_reporting
+        geos_reporting,
+        latest_load_id
 
     from unioned
 

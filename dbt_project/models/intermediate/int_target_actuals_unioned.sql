@@ -1,5 +1,8 @@
 -- Every measured value of every catalogue target, from every feed, at every
 -- geography the feed supports: one row per target x geo x month (x vaccine).
+-- latest_load_id is the newest file version behind each figure, the watermark
+-- of the incremental marts. The plan indicators have no vaccine: a constant
+-- null lets PostgreSQL skip their millions of rows when vaccines are asked for.
 
 with
 
@@ -40,7 +43,8 @@ unioned as (
         denominator,
         first_reported_value,
         revision_count,
-        geos_reporting
+        geos_reporting,
+        latest_load_id
     from social_security
 
     union all
@@ -56,7 +60,8 @@ unioned as (
         denominator,
         first_reported_value,
         revision_count,
-        geos_reporting
+        geos_reporting,
+        latest_load_id
     from vaccination
 
     union all
@@ -72,7 +77,8 @@ unioned as (
         denominator,
         first_reported_value,
         revision_count,
-        geos_reporting
+        geos_reporting,
+        latest_load_id
     from self_sufficiency
 
     union all
@@ -81,14 +87,15 @@ unioned as (
         target_id,
         geo_code,
         geo_level,
-        vaccine,
+        cast(null as text) as vaccine,
         month,
         actual_value,
         numerator,
         denominator,
         first_reported_value,
         revision_count,
-        geos_reporting
+        geos_reporting,
+        latest_load_id
     from plan_indicators
 
 )

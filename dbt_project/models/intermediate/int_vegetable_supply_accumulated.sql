@@ -4,7 +4,8 @@
 -- the month, over the months delivered (FEEDS.md section 3.3), never a mean of
 -- the monthly ratios. The first-reported year-to-date ratio applies the same
 -- sums to the first-reported figures of every month to date; revision_count
--- of the year to date counts the revisions of all months in it.
+-- of the year to date counts the revisions of all months in it, and
+-- ytd_latest_load_id is the newest file version of any month in it.
 
 with
 
@@ -25,7 +26,8 @@ accumulated as (
         sum(first_reported_consumption_tonnes) over year_to_date
             as first_reported_ytd_consumption_tonnes,
         sum(revision_count) over year_to_date as ytd_revision_count,
-        count(*) over year_to_date as ytd_months_reported
+        count(*) over year_to_date as ytd_months_reported,
+        max(load_id) over year_to_date as ytd_latest_load_id
 
     from supply
     window year_to_date as (
@@ -58,7 +60,8 @@ final as (
         revision_count,
         ytd_revision_count,
         load_id,
-        first_load_id
+        first_load_id,
+        ytd_latest_load_id
 
     from accumulated
 
