@@ -214,27 +214,35 @@ def run(repeat: int, months: list[int] | None = None) -> dict:
         os.environ["WAREHOUSE_URL"] = dags_db.url()
         with common.timed() as setup:
             runtime.prepare()
+        current = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER")
+        proposed_folder = proposed_dags(work / "dags_proposed")
+
+        def proposed_once() -> dict:
+            os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(proposed_folder)
+            try:
+                return airflow_once()
+            finally:
+                if current is None:
+                    os.environ.pop("AIRFLOW__CORE__DAGS_FOLDER", None)
+                else:
+                    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = current
+
         warm = {"airflow": airflow_once(), "direct": direct_once(), "airflow_db_migrate": setup()}
-        airflow, direct = [], []
-        for i in range(repeat):
+        if proposed_folder is not None:
+            warm["airflow_proposed"] = proposed_once()
+        airflow, direct, proposed = [], [], []
+        for i in range(repeat):  # interleaved, so that a busy spell hits every variant alike
             airflow.append(airflow_once())
+            if proposed_folder is not None:
+                proposed.append(proposed_once())
             direct.append(direct_once())
-            print(f"  run {i + 1}: Airflow {airflow[-1]['seconds']:.1f} s, direct {direct[-1]['seconds']:.1f} s",
-                  flush=True)
+            print(f"  run {i + 1}: Airflow {airflow[-1]['seconds']:.1f} s"
+                  + (f", Airflow with cosmos cache_dir {proposed[-1]['seconds']:.1f} s" if proposed else "")
+                  + f", direct {direct[-1]['seconds']:.1f} s", flush=True)
         # The same files, so the same marts - but not the same file version ids: the feed tasks ran in
         # another order, so load_id differs.
         sums = [common.checksum_tables(db.url(), ("marts",), skip_columns="%load_id") for db in (dags_db, direct_db)]
         same = sums[0] == sums[1]
-        proposed = []
-        folder = proposed_dags(work / "dags_proposed")
-        if folder is not None:
-            os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(folder)
-            print("  the proposed DAG (cosmos cache_dir): warm-up ...", flush=True)
-            airflow_once()
-            for i in range(repeat):
-                proposed.append(airflow_once())
-                print(f"  proposed run {i + 1}: Airflow {proposed[-1]['seconds']:.1f} s", flush=True)
-            os.environ.pop("AIRFLOW__CORE__DAGS_FOLDER")
         alerts = [common_count(db.url(), "select count(*) from ops.alerts") for db in (dags_db, direct_db)]
         return {
             "files": len(files), "rows": rows, "airflow": airflow, "direct": direct, "warmup": warm,
