@@ -6,10 +6,11 @@ Generates a CSV of the social_security_enrollment feed's shape (0.1 % of its
 rows invalid), then, per size, in the same run:
 
 * `psql \\copy` of the file into an unindexed table of the same columns: the limit;
-* the project's path, `hzwh.load.ingest.ingest_file`: checksum, archive, read,
-  normalise, the GX validity suite, COPY into raw, quarantine, audit - one
-  transaction - in a child process that has paid the fixed costs (imports, GX
-  context and suite) once, as an ingest task does; its peak RSS per file is
+* the project's path, `hzwh.load.ingest.ingest_file`: checksum, archive, read
+  in chunks, normalise, the GX validity suites (rows per chunk, keys per
+  file), COPY into raw, quarantine, audit - one transaction - in a child
+  process that has paid the fixed costs (imports, GX context and suites)
+  once, as an ingest task does; its peak RSS per file is
   read from /proc (VmHWM, reset before each file);
 * pandas `read_csv` + `to_sql` (SQLAlchemy, default inserts): the naive peer,
   once per size, also in a child process for its peak RSS.
@@ -18,10 +19,6 @@ One month of this feed has only 39 distinct keys (13 districts x 3 schemes),
 so a million-row file needs a wider key to be loadable at all: the benchmark's
 contract adds eligible_persons to the key (unique in the generated data). All
 other checks are the feed's own.
-
-`--profile-memory` also replays the path's steps one by one on the largest
-file (same functions, same order, same objects kept alive) and reports the RSS
-each step adds: where the memory goes.
 """
 
 from __future__ import annotations
@@ -50,9 +47,6 @@ CODES = np.array(
 )
 SCHEMES = np.array(["resident_medical", "resident_pension", "employee_medical"])
 WIDE_KEY = ("period", "district_code", "scheme", "eligible_persons")
-# The prototype's Arrow block: 8 MB 5.6 s / 644 MB peak, 16 MB 4.6 s / 693 MB, 32 MB 4.2 s / 852 MB,
-# 64 MB 4.5 s / 1045 MB on the 5M-row file (2 cores, 2026-11-30).
-CHUNK_MB = 16
 
 
 def generate(path: Path, rows: int, seed: int = 7) -> int:
@@ -115,12 +109,13 @@ def _child_ingest(url: str, source: Path, work: Path, warmup: Path) -> None:
     from hzwh import db
     from hzwh.load.ingest import ingest_file
     from hzwh.validation.gx_context import get_context
-    from hzwh.validation.validity import build_suite
+    from hzwh.validation.validity import build_key_suite, build_suite
 
     imports = time.perf_counter() - t0
     feed = contract()
     get_context()
     build_suite(feed, "2012-01")
+    build_key_suite(feed)
     fixed = time.perf_counter() - t0
 
     def ingest(conn, path: Path):
@@ -157,42 +152,6 @@ RAW_DIGEST = (
 )
 
 
-def _child_stream(url: str, source: Path, work: Path, warmup: Path) -> None:
-    """The streaming PROTOTYPE (bench/stream_prototype.py) on the same file, measured like the project's path."""
-    os.environ["WAREHOUSE_URL"] = url
-    t0 = time.perf_counter()
-    from stream_prototype import stream_ingest
-
-    from hzwh import db
-    from hzwh.validation.gx_context import get_context
-    from hzwh.validation.validity import build_suite
-
-    feed = contract()
-    get_context()
-    build_suite(feed, "2012-01")
-    fixed = time.perf_counter() - t0
-
-    def ingest(conn, path: Path):
-        conn.execute("truncate raw.social_security_enrollment, ops.quarantined_rows, ops.file_loads cascade")
-        conn.commit()
-        shutil.rmtree(work / "archive", ignore_errors=True)
-        conn.execute("checkpoint")
-        common.reset_peak_rss()
-        before = common.status_kb("VmRSS")
-        start = time.perf_counter()
-        loaded, quarantined = stream_ingest(conn, feed, path, work / "archive", chunk_mb=CHUNK_MB)
-        return loaded, quarantined, time.perf_counter() - start, before, common.status_kb("VmHWM")
-
-    with db.connect(url) as conn:
-        ingest(conn, warmup)
-        loaded, quarantined, seconds, before, peak = ingest(conn, source)
-        count, digest = conn.execute(RAW_DIGEST).fetchone()
-    print(json.dumps({
-        "fixed": fixed, "seconds": seconds, "loaded": loaded, "quarantined": quarantined,
-        "rss_before_mb": common.mb(before), "peak_rss_mb": common.mb(peak), "raw": [count, str(digest)],
-    }), flush=True)
-
-
 def _child_to_sql(url: str, source: Path) -> None:
     import sqlalchemy
 
@@ -206,48 +165,6 @@ def _child_to_sql(url: str, source: Path) -> None:
     print(json.dumps({"seconds": seconds, "peak_rss_mb": common.mb(common.status_kb("VmHWM"))}), flush=True)
 
 
-def _child_profile(url: str, source: Path, work: Path) -> None:
-    """The steps of ingest_file one by one, each kept alive as ingest_file keeps it: RSS after each step."""
-    os.environ["WAREHOUSE_URL"] = url
-    from hzwh.feeds.normalise import normalise
-    from hzwh.feeds.reader import direct_copy_plan, read_table
-    from hzwh.load.landing import read_landed
-    from hzwh.validation.gx_context import get_context
-    from hzwh.validation.validity import build_suite, validate
-
-    feed = contract()
-    get_context()
-    build_suite(feed, "2012-01")
-    steps = []
-    common.reset_peak_rss()
-    last = common.status_kb("VmRSS")
-    steps.append({"step": "imports, GX context and suite (fixed)", "rss_mb": common.mb(last), "peak_mb": None})
-    clock = time.perf_counter()
-
-    def mark(step: str) -> None:
-        nonlocal last, clock
-        now, peak = common.status_kb("VmRSS"), common.status_kb("VmHWM")
-        steps.append({"step": step, "rss_mb": common.mb(now), "added_mb": common.mb(now - last),
-                      "peak_mb": common.mb(peak), "seconds": time.perf_counter() - clock})
-        last = now
-        common.reset_peak_rss()
-        clock = time.perf_counter()
-
-    landed = read_landed(source)
-    mark("read_landed: the whole file as bytes (+ sha256)")
-    plan = direct_copy_plan(landed.data, feed)
-    mark("direct_copy_plan: decode to str (transient) + the body copied out for COPY")
-    table = read_table(landed.path, feed, label=landed.name, data=landed.data)
-    mark("read_table: decode again (transient) + Arrow parse, every cell as text")
-    typed, issues, verbatim = normalise(table.frame, feed)
-    mark("normalise: the typed pandas frame")
-    rule_issues = validate(typed, feed, "2012-01")
-    mark("validate: the GX validity suite (12 expectations) over the frame")
-    print(json.dumps({"steps": steps, "issues": len(issues) + len(rule_issues), "kept": [
-        len(landed.data), len(plan.body) if plan else 0, table.frame.nbytes, int(typed.memory_usage(deep=True).sum()),
-        bool(verbatim)]}), flush=True)
-
-
 def _child(args: list[str]) -> list[dict]:
     proc = subprocess.run([sys.executable, __file__, *args], check=True, text=True, stdout=subprocess.PIPE)
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -257,8 +174,7 @@ def _child(args: list[str]) -> list[dict]:
 
 
 def run(
-    url: str, rows_list: list[int], repeat: int, *, to_sql: bool = True, profile: bool = True, stream: bool = True
-) -> dict:
+    url: str, rows_list: list[int], repeat: int, *, to_sql: bool = True) -> dict:
     """All sizes against one scratch warehouse (`url`, bootstrapped); returns a dict of results per size."""
     from hzwh import db
 
@@ -294,17 +210,11 @@ def run(
                 "peak_rss_mb": [o["peak_rss_mb"] for o in ours], "rss_before_mb": [o["rss_before_mb"] for o in ours],
                 "fixed_seconds": [o["fixed"] for o in ours], "import_seconds": [o["imports"] for o in ours],
             }
-            if stream:
-                proto = _child(["--child-stream", url, str(source), str(work), str(warmup)])[0]
-                result["stream_prototype"] = proto
-                result["stream_matches"] = proto["raw"] == ours[-1]["raw"] and proto["quarantined"] == bad
             if to_sql:
                 print("  pandas to_sql (naive peer) ...", flush=True)
                 peer = _child(["--child-to-sql", url, str(source)])[0]
                 result["to_sql"] = peer["seconds"]
                 result["to_sql_peak_rss_mb"] = peer["peak_rss_mb"]
-            if profile and rows == max(rows_list):
-                result["profile"] = _child(["--child-profile", url, str(source), str(work)])[0]
             out[str(rows)] = result
             print(f"  \\copy {common.runs(copies)} s; project {common.runs(result['ours'])} s; "
                   f"peak RSS {', '.join(f'{m:.0f}' for m in result['peak_rss_mb'])} MB", flush=True)
@@ -319,12 +229,8 @@ def main() -> int:
         mode, *rest = sys.argv[1:]
         if mode == "--child-ingest":
             _child_ingest(rest[0], Path(rest[1]), Path(rest[2]), Path(rest[3]))
-        elif mode == "--child-stream":
-            _child_stream(rest[0], Path(rest[1]), Path(rest[2]), Path(rest[3]))
-        elif mode == "--child-to-sql":
-            _child_to_sql(rest[0], Path(rest[1]))
         else:
-            _child_profile(rest[0], Path(rest[1]), Path(rest[2]))
+            _child_to_sql(rest[0], Path(rest[1]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])

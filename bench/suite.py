@@ -5,7 +5,7 @@
 Cases (each generates its own data in scratch databases hz_bench_*_<pid>, dropped at the end):
 
 * ingest  - one feed file of 1M and 5M rows: the project's path vs `psql \\copy` vs pandas `to_sql`,
-            peak RSS of each, where the memory goes, and a streaming prototype (bench/ingest_benchmark.py);
+            and the peak RSS of each (bench/ingest_benchmark.py);
 * pipeline - a 2012 year of all four feeds, empty warehouse to alerts, through the real DAGs vs the same
             task functions called directly (bench/pipeline_overhead.py);
 * scale   - ten years of township plan indicators: load, full build, new months and a revision built
@@ -54,9 +54,7 @@ def run_cases(cases: list[str], plan: dict) -> dict:
             results["ingest"] = {}
             for rows in plan["ingest"]["rows"]:
                 results["ingest"].update(ingest_benchmark.run(
-                    parts.url(), [rows], plan["ingest"]["repeat"][rows],
-                    profile=rows == max(plan["ingest"]["rows"]), stream=True,
-                ))
+                    parts.url(), [rows], plan["ingest"]["repeat"][rows]))
         finally:
             common.drop(parts)
     if "pipeline" in cases:
@@ -114,12 +112,6 @@ def ingest_rows(r: dict) -> tuple[list[str], list[str]]:
             detail.append(f"| pandas `read_csv` + `to_sql` (the naive peer, once) | {common.fmt_s(peer)} "
                           f"| {common.fmt_rate(rows, peer)} | {x(copy / peer)} "
                           f"| {c['to_sql_peak_rss_mb']:,.0f} MB | {common.fmt_s(peer)} |")
-        proto = c.get("stream_prototype")
-        if proto:
-            detail.append(f"| streaming prototype (`bench/stream_prototype.py`, not the project's path) "
-                          f"| {common.fmt_s(proto['seconds'])} | {common.fmt_rate(rows, proto['seconds'])} "
-                          f"| {x(copy / proto['seconds'])} | {proto['peak_rss_mb']:,.0f} MB "
-                          f"| {common.fmt_s(proto['seconds'])} (same raw rows: {c['stream_matches']}) |")
         detail += [
             "",
             f"Fixed costs, paid once per task process and not per file: GX context and validity suite "
@@ -127,22 +119,6 @@ def ingest_rows(r: dict) -> tuple[list[str], list[str]]:
             f"file): {common.median(c['rss_before_mb']):,.0f} MB.",
             "",
         ]
-        profile = c.get("profile")
-        if profile:
-            detail += [
-                f"Where the memory of the {rows:,}-row ingest goes (its steps replayed one by one, each result "
-                "kept alive as `ingest_file` keeps it):",
-                "",
-                "| step | seconds | RSS after | added | peak during the step |",
-                "|---|---:|---:|---:|---:|",
-            ]
-            for step in profile["steps"]:
-                if step.get("peak_mb") is None:
-                    detail.append(f"| {step['step']} | - | {step['rss_mb']:,.0f} MB | - | - |")
-                else:
-                    detail.append(f"| {step['step']} | {step['seconds']:.2f} | {step['rss_mb']:,.0f} MB "
-                                  f"| +{step['added_mb']:,.0f} MB | {step['peak_mb']:,.0f} MB |")
-            detail.append("")
     return summary, detail
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 
 from hzwh.feeds.normalise import normalise
-from hzwh.validation.validity import build_suite, merge_issues, validate
+from hzwh.validation.validity import KEY_HASH, build_key_suite, build_suite, merge_issues, validate
 
 
 def typed_frame(contract, rows):
@@ -22,8 +22,10 @@ def test_suite_is_built_from_the_contract(ss_contract):
     assert ("allowed_values", "district_code") in rules
     assert ("not_greater_than", "insured_persons") in rules
     assert ("minimum", "eligible_persons") in rules
-    assert ("unique_key", "period,district_code,scheme") in rules
     assert ("period_matches_file_name", "period") in rules
+    # One row per key is checked once per file (files are validated chunk by chunk), over key hashes.
+    (key,) = build_key_suite(ss_contract).expectations
+    assert (key.meta["rule"], key.meta["column"], key.column) == ("unique_key", "period,district_code,scheme", KEY_HASH)
 
 
 def test_failing_rows_are_identified_with_readable_reasons(ss_contract):

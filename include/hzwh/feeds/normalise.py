@@ -119,7 +119,32 @@ def _canonical_enum(column: Column):
 
 
 def _blank(arr: pa.Array) -> np.ndarray:
-    return pc.equal(pc.utf8_trim_whitespace(arr), "").to_numpy(zero_copy_only=False)
+    """Cells with nothing in them: empty or whitespace text, or a null from a typed parse."""
+    if pa.types.is_dictionary(arr.type):
+        per_value = pc.equal(pc.utf8_trim_whitespace(arr.dictionary), "")
+        blank = pc.fill_null(pc.take(per_value, arr.indices), True)
+    elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(arr), ""), True)
+    else:
+        blank = pc.is_null(arr)
+    return blank.to_numpy(zero_copy_only=False)
+
+
+def _typed_numbers(arr: pa.Array, column: Column) -> np.ndarray | pd.arrays.IntegerArray | None:
+    """A column Arrow already parsed as numbers (the streaming reader's typed parse): only empty cells
+    (nulls) and, for decimals, `nan`/`inf` need a look. None when a value needs the text path."""
+    if column.kind == "integer" and pa.types.is_integer(arr.type):
+        missing = pc.is_null(arr).to_numpy(zero_copy_only=False)
+        values = pc.fill_null(arr, 0).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        if (np.abs(values) >= MAX_INTEGER).any():
+            return None
+        return pd.arrays.IntegerArray(values, missing) if missing.any() else values
+    if column.kind == "decimal" and pa.types.is_floating(arr.type):
+        values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)  # nulls become NaN
+        if np.isinf(values).any() or (np.isnan(values) & ~pc.is_null(arr).to_numpy(zero_copy_only=False)).any():
+            return None  # `nan` / `inf` were delivered as text: no figure a bureau reports
+        return values
+    return None
 
 
 def _issues(bad: np.ndarray, rows: np.ndarray, text: pa.Array, column: Column, rule: str, expected: str) -> list[Issue]:
@@ -154,6 +179,12 @@ def normalise(table: pa.Table, contract: FeedContract) -> tuple[pd.DataFrame, li
             continue
         text = table.column(column.name).combine_chunks()
 
+        if column.kind in ("integer", "decimal") and not pa.types.is_string(text.type):
+            typed = _typed_numbers(text, column)
+            if typed is not None:
+                out[column.name] = typed
+                continue
+            text = text.cast(pa.string())  # back to the delivered text (as Arrow read it) for the careful path
         if column.kind in ("integer", "decimal"):
             fast = _fast_cast(text, column.kind)
             if fast is not None and not (fast.dtype.kind == "f" and not np.isfinite(fast).all()):

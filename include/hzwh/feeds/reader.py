@@ -223,37 +223,6 @@ def _fast_csv(text: str, data: bytes, encoding: str) -> pa.Table | None:
         return None
 
 
-@dataclass(frozen=True)
-class DirectCopyPlan:
-    """A plain file whose data lines PostgreSQL can COPY as delivered: the columns in file order, the body."""
-
-    columns: tuple[str, ...]
-    body: bytes
-
-
-def direct_copy_plan(data: bytes, contract: FeedContract) -> DirectCopyPlan | None:
-    """Whether the delivered bytes can stream straight into raw.<feed> while they are being validated.
-
-    Only for the plainest files: UTF-8 or GB18030 text with no quotes and no
-    blank lines, a header on row 1 naming only contract columns (each once).
-    Whether every value is also already canonical is known only after
-    normalising; the caller loads speculatively and falls back if not.
-    """
-    try:
-        encoding, text = decode(data)
-    except FileRejected:
-        return None
-    payload = data.removeprefix(b"\xef\xbb\xbf") if encoding.startswith("utf-8") else text.encode("utf-8")
-    if b'"' in payload or b"\n\n" in payload or b"\n\r\n" in payload or b"\n" not in payload:
-        return None
-    header, body = payload.split(b"\n", 1)
-    names = [normalise_header(n) for n in header.decode("utf-8").split(",")]
-    known = set(contract.column_names)
-    if len(set(names)) != len(names) or not set(names) <= known or not set(contract.required_columns) <= set(names):
-        return None
-    return DirectCopyPlan(tuple(names), body)
-
-
 def _unclosed_quote(file_label: str, row: int) -> FileRejected:
     return FileRejected(
         f"{file_label}: the quoted cell opened on row {row} is never closed "

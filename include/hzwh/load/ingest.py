@@ -1,53 +1,48 @@
 """Ingest one feed: every waiting file is loaded, quarantined, or recognised as a duplicate.
 
-Per file, in one transaction: the audit row, the accepted rows (COPY into
-raw.<feed>) and the quarantined rows (COPY into ops.quarantined_rows). Either
-all of it lands or none of it, so a killed task can simply be retried. Errors
-about the file itself (encoding, missing columns, a damaged workbook)
-quarantine the whole file and the run goes on; errors of the warehouse
-(connection lost) fail the task so that Airflow retries it.
+Per file, in one transaction: the audit row, the accepted rows (COPY into a
+partition of raw.<feed>) and the quarantined rows (COPY into
+ops.quarantined_rows). Either all of it lands or none of it, so a killed task
+can simply be retried. Errors about the file itself (encoding, missing
+columns, a damaged workbook) quarantine the whole file and the run goes on;
+errors of the warehouse (connection lost) fail the task so that Airflow
+retries it.
 
-To stay near the server's COPY rate, rows stream into raw.<feed> on a second
-thread while the file is parsed and the validity suite runs; the few rows it
-fails are then deleted again, inside the same transaction, and quarantined
-instead. A plain file (no quotes, no blank lines, canonical values) streams
-its delivered bytes as they are, exactly as `psql \\copy` would; if parsing
-shows a value PostgreSQL would read differently, that speculative load is
-rolled back to a savepoint and the normalised rows are loaded instead.
+A file streams through in chunks (`hzwh.feeds.stream`), so memory does not
+grow with its size: each chunk is parsed, normalised and checked by the row
+suite, and its good rows go to COPY on a second thread while the next chunk
+is being checked - as the delivered lines when PostgreSQL reads them exactly
+as normalising would, else as normalised CSV. Failing rows never reach raw.
+The key suite runs once the whole file has been read; a key repeated across
+chunks is taken back out of raw by its value, in the same transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 from psycopg import sql
 
 from hzwh import db
 from hzwh.feeds.contracts import FeedContract, get_contract
 from hzwh.feeds.normalise import Issue, normalise
-from hzwh.feeds.reader import (
-    ROW_NUMBER,
-    DirectCopyPlan,
-    FileRejected,
-    RawTable,
-    decode,
-    direct_copy_plan,
-    parse_file_name,
-    read_table,
-)
-from hzwh.load.copy import copy_frame, copy_rows
+from hzwh.feeds.reader import ROW_NUMBER, FileRejected, decode, parse_file_name, read_table
+from hzwh.feeds.stream import NotStreamable, PlainCsv, WholeTable
+from hzwh.load.copy import copy_rows, frame_to_csv_bytes
 from hzwh.load.landing import LandedFile, archive, discover, read_landed, remove_from_landing
 from hzwh.report import progress
-from hzwh.validation.validity import merge_issues, validate
+from hzwh.validation.validity import FileValidator, duplicate_key_issues, merge_issues
 
 log = logging.getLogger(__name__)
+COPY_BLOCK = 1 << 20
 
 
 @dataclass
@@ -62,17 +57,9 @@ class FileOutcome:
     reason: str | None = None
 
 
-@dataclass
-class Parsed:
-    period: str
-    table: RawTable
-    typed: pd.DataFrame
-    type_issues: list[Issue]
-    verbatim: bool  # the delivered text is what PostgreSQL should store, cell for cell
-
-
-def _count_data_lines(data: bytes) -> int:
+def _count_data_lines(path: Path) -> int:
     """Data rows of a file rejected whole (best effort: non-blank lines after the header)."""
+    data = path.read_bytes()
     if data.startswith(b"PK\x03\x04") or b"\x00" in data[:65536] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return 0  # a workbook or a binary file: it has no lines to count
     try:
@@ -80,34 +67,6 @@ def _count_data_lines(data: bytes) -> int:
     except FileRejected:
         text = data.decode("latin-1")  # text in an unsupported encoding: only the line breaks matter
     return max(sum(1 for line in text.splitlines() if line.strip(" ,;\t\x00")) - 1, 0)
-
-
-def parse(landed: LandedFile, contract: FeedContract) -> Parsed:
-    """Read and type a file, or raise FileRejected saying why it cannot be used at all."""
-    delivered = parse_file_name(landed.name, contract.name)
-    table = read_table(landed.path, contract, label=landed.name, data=landed.data)
-    if table.rows_delivered == 0:
-        raise FileRejected(f"{landed.name}: the file has a header but no data rows")
-    typed, type_issues, verbatim = normalise(table.frame, contract)
-    return Parsed(delivered.period, table, typed, type_issues, verbatim and table.plain and not table.blank_rows)
-
-
-def quarantine_records(
-    file_name: str, table: RawTable, by_row: dict[int, list[Issue]]
-) -> list[tuple[int, str, list[dict], dict]]:
-    """(row, reason, issues, delivered values) for each failing row, in file order."""
-    if not by_row:
-        return []
-    wanted = pa.array(sorted(by_row), type=pa.int64())
-    picked = table.frame.filter(pc.is_in(table.frame.column(ROW_NUMBER), value_set=wanted))
-    originals = {rec.pop(ROW_NUMBER): rec for rec in picked.to_pylist()}
-    records = []
-    for row_number in sorted(by_row):
-        issues = by_row[row_number]
-        reason = f"{file_name} row {row_number}: " + "; ".join(i.message for i in issues)
-        details = [{"column": i.column, "value": i.value, "rule": i.rule, "message": i.message} for i in issues]
-        records.append((row_number, reason, details, originals[row_number]))
-    return records
 
 
 def _existing_version(conn: psycopg.Connection, feed: str, sha256: str) -> int | None:
@@ -128,76 +87,96 @@ def _insert_load(conn: psycopg.Connection, contract: FeedContract, landed: Lande
     return conn.execute(statement, params).fetchone()[0]
 
 
-class _Copier:
-    """Runs one COPY on a second thread; the connection is not touched elsewhere until `join()`."""
+class _CopyStream:
+    """One COPY into a partition, fed from the main thread through a short queue and run on a second
+    thread, so that the server parses one chunk while Python checks the next. The connection is not
+    touched elsewhere until `close()`."""
 
-    def __init__(self, target, *args) -> None:
+    _END = object()
+
+    def __init__(self, conn: psycopg.Connection, partition: sql.Identifier, columns: tuple[str, ...]) -> None:
+        self.statement = sql.SQL("copy {} ({}) from stdin with (format csv)").format(
+            partition, sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        self.pending: queue.Queue = queue.Queue(maxsize=2)  # bounds memory: chunks wait here, at most two
         self.error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                target(*args)
-            except BaseException as exc:  # noqa: BLE001 - reported to the main thread by join()
-                self.error = exc
-
-        self.thread = threading.Thread(target=run, name="copy")
+        self.thread = threading.Thread(target=self._run, args=(conn,), name="copy", daemon=True)
         self.thread.start()
 
-    def join(self) -> BaseException | None:
+    def _run(self, conn: psycopg.Connection) -> None:
+        try:
+            with conn.cursor() as cur, cur.copy(self.statement) as copy:
+                while (item := self.pending.get()) is not self._END:
+                    if isinstance(item, BaseException):
+                        raise item  # abort: psycopg ends the COPY with CopyFail
+                    for piece in item:
+                        for start in range(0, len(piece), COPY_BLOCK):
+                            copy.write(piece[start : start + COPY_BLOCK])
+        except BaseException as exc:  # noqa: BLE001 - reported to the main thread
+            self.error = exc
+            while True:  # unblock a sender waiting on a full queue
+                try:
+                    self.pending.get_nowait()
+                except queue.Empty:
+                    break
+
+    def send(self, pieces: Iterable[bytes | memoryview]) -> None:
+        pieces = [p for p in pieces if len(p)]
+        while pieces and self.error is None:
+            try:
+                self.pending.put(pieces, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def close(self, abort: BaseException | None = None) -> BaseException | None:
+        """End the COPY (or abort it) and wait; returns the COPY's error, if any."""
+        if self.thread.is_alive():
+            while True:
+                try:
+                    self.pending.put(abort if abort is not None else self._END, timeout=0.5)
+                    break
+                except queue.Full:
+                    if not self.thread.is_alive():
+                        break
         self.thread.join()
         return self.error
 
 
-def _copy_delivered_bytes(conn: psycopg.Connection, partition: sql.Identifier, plan: DirectCopyPlan) -> None:
-    statement = sql.SQL("copy {} ({}) from stdin with (format csv)").format(
-        partition, sql.SQL(", ").join(sql.Identifier(c) for c in plan.columns)
-    )
-    view = memoryview(plan.body)
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for start in range(0, len(view), 1 << 20):
-            copy.write(view[start : start + (1 << 20)])
-
-
-def _copy_typed(conn: psycopg.Connection, partition: sql.Identifier, contract: FeedContract, parsed: Parsed) -> None:
-    copy_frame(conn, partition, parsed.typed[list(contract.column_names)])
-
-
-def _delete_rows(
-    conn: psycopg.Connection, partition: sql.Identifier, contract: FeedContract, parsed: Parsed, rows: list[int]
+def _delete_keys(
+    conn: psycopg.Connection, partition: sql.Identifier, contract: FeedContract, keys: pd.DataFrame
 ) -> None:
-    """Take failing rows back out of raw, by the feed's key (unique among a file's valid rows)."""
-    picked = parsed.typed[parsed.typed[ROW_NUMBER].isin(rows)]
-    values = {c: picked[c].astype(object).where(picked[c].notna(), None).tolist() for c in contract.key}
-    complete = [all(values[c][i] is not None for c in contract.key) for i in range(len(picked))]
-    key = sql.SQL(", ").join(sql.Identifier(c) for c in contract.key)
-    # Keys without nulls: a hashed `= any` on the key column with the most distinct values
-    # narrows the scan cheaply, then a semi-join against the bad keys (typed: no casts per row).
-    arrays = [[v for v, ok in zip(values[c], complete, strict=True) if ok] for c in contract.key]
-    if arrays[0]:
-        narrowest = max(range(len(contract.key)), key=lambda i: parsed.typed[contract.key[i]].nunique())
-        types = [sql.SQL(contract.column(c).pg_type) for c in contract.key]
-        conn.execute(
-            sql.SQL("delete from {} where {} = any(%s::{}[]) and ({}) in (select * from unnest({}))").format(
-                partition,
-                sql.Identifier(contract.key[narrowest]),
-                types[narrowest],
-                key,
-                sql.SQL(", ").join(sql.SQL("%s::{}[]").format(t) for t in types),
-            ),
-            (arrays[narrowest], *arrays),
-        )
-    # Keys with an empty part (rare): one statement each, matching nulls explicitly.
-    for i, ok in enumerate(complete):
-        if ok:
-            continue
-        conditions = [
-            sql.SQL("{} is null").format(sql.Identifier(c)) if values[c][i] is None
-            else sql.SQL("{} = {}").format(sql.Identifier(c), sql.Literal(values[c][i]))
-            for c in contract.key
-        ]
-        conn.execute(
-            sql.SQL("delete from {} where {}").format(partition, sql.SQL(" and ").join(conditions))
-        )
+    """Take rows back out of raw by their (complete) key values: rows that shared a key across chunks."""
+    if keys.empty:
+        return
+    values = [keys[c].astype(object).tolist() for c in contract.key]
+    types = [sql.SQL(contract.column(c).pg_type) for c in contract.key]
+    # A hashed `= any` on the key column with the most distinct values narrows the scan cheaply,
+    # then a semi-join against the keys (typed arrays: no casts per row).
+    narrowest = max(range(len(contract.key)), key=lambda i: keys[contract.key[i]].nunique())
+    conn.execute(
+        sql.SQL("delete from {} where {} = any(%s::{}[]) and ({}) in (select * from unnest({}))").format(
+            partition,
+            sql.Identifier(contract.key[narrowest]),
+            types[narrowest],
+            sql.SQL(", ").join(sql.Identifier(c) for c in contract.key),
+            sql.SQL(", ").join(sql.SQL("%s::{}[]").format(t) for t in types),
+        ),
+        (values[narrowest], *values),
+    )
+
+
+def _typed_keys(contract: FeedContract, records: dict[int, dict[str, str]]) -> pd.DataFrame:
+    """The typed key values of some rows, from their delivered text, normalised as their chunk was."""
+    rows = sorted(records)
+    table = pa.table({
+        ROW_NUMBER: pa.array(rows, pa.int64()),
+        **{c: pa.array([records[r].get(c, "") for r in rows], pa.string()) for c in contract.key},
+    })
+    key_only = FeedContract(contract.name, contract.owner, contract.description,
+                            tuple(contract.column(c) for c in contract.key), contract.key)
+    typed, _, _ = normalise(table, key_only)
+    return typed
 
 
 def ingest_file(
@@ -222,21 +201,23 @@ def ingest_file(
     archived = str(archive(landed, contract.name, archive_root))
     with conn.transaction():
         load_id = _insert_load(conn, contract, landed, status="loaded", archive_path=archived, dag_run_id=run_id)
-        plan = direct_copy_plan(landed.data, contract)
-        speculative = None
-        if plan is not None:
-            conn.execute("savepoint direct_copy")
-            partition = db.create_load_partition(conn, contract.name, load_id)
-            speculative = _Copier(_copy_delivered_bytes, conn, partition, plan)
+        conn.execute("savepoint file_rows")  # a rejected file keeps its audit row, and nothing else
         try:
-            parsed = parse(landed, contract)
+            period = parse_file_name(landed.name, contract.name).period
+            outcome = None
+            stream = PlainCsv.open(landed.path, contract)
+            if stream is not None:
+                try:
+                    outcome = _load(conn, contract, landed, load_id, period, stream)
+                except NotStreamable as why:
+                    log.info("%s: not a plain CSV after all (%s); reading it whole", landed.name, why)
+                    conn.execute("rollback to savepoint file_rows")
+            if outcome is None:
+                whole = WholeTable(read_table(landed.path, contract, label=landed.name))
+                outcome = _load(conn, contract, landed, load_id, period, whole)
         except FileRejected as exc:
-            if speculative is not None:
-                speculative.join()
-                conn.execute("rollback to savepoint direct_copy")
+            conn.execute("rollback to savepoint file_rows")
             outcome = _reject(conn, contract, landed, load_id, exc)
-        else:
-            outcome = _load(conn, contract, landed, load_id, parsed, speculative)
     remove_from_landing(path)
     log.info("%s", asdict(outcome))
     return outcome
@@ -246,7 +227,7 @@ def _reject(
     conn: psycopg.Connection, contract: FeedContract, landed: LandedFile, load_id: int, exc: FileRejected
 ) -> FileOutcome:
     reason = str(exc) if str(exc).startswith(landed.name) else f"{landed.name}: {exc}"
-    delivered = _count_data_lines(landed.data)
+    delivered = _count_data_lines(landed.path)
     conn.execute(
         "update ops.file_loads set status = 'rejected', rows_delivered = %s, rows_loaded = 0,"
         " rows_quarantined = %s, reason = %s where load_id = %s",
@@ -260,42 +241,79 @@ def _load(
     contract: FeedContract,
     landed: LandedFile,
     load_id: int,
-    parsed: Parsed,
-    speculative: _Copier | None,
+    period: str,
+    source: PlainCsv | WholeTable,
 ) -> FileOutcome:
-    copier = speculative
-    partition = sql.Identifier("raw", f"{contract.name}__load_{int(load_id)}")
-    if copier is None:
-        db.create_load_partition(conn, contract.name, load_id)
-        copier = _Copier(_copy_typed, conn, partition, contract, parsed)
+    """Every row of `source` into the file's partition of raw.<feed> or into quarantine."""
+    partition = db.create_load_partition(conn, contract.name, load_id)
+    columns = source.columns if isinstance(source, PlainCsv) else contract.column_names
+    validator = FileValidator(contract, period)
+    by_row: dict[int, list[Issue]] = {}
+    records: dict[int, dict[str, str]] = {}
+    delivered = 0
+    copier = _CopyStream(conn, partition, columns)
     try:
-        rule_issues = validate(parsed.typed, contract, parsed.period)
-    finally:
-        error = copier.join()
-    if speculative is not None and (error is not None or not parsed.verbatim):
-        # The delivered text was not what should be stored: load the normalised rows instead.
-        log.info("%s: loading normalised rows (%s)", landed.name, error or "values needed normalising")
-        conn.execute("rollback to savepoint direct_copy")
-        db.create_load_partition(conn, contract.name, load_id)
-        _copy_typed(conn, partition, contract, parsed)
-    elif error is not None:
+        for chunk in source.chunks():
+            typed, type_issues, verbatim = normalise(chunk.table, contract)
+            issues = merge_issues(type_issues, validator.check(typed))
+            bad = sorted(issues)
+            by_row.update(issues)
+            records.update(chunk.records(bad))
+            delivered += chunk.rows
+            if verbatim and source.direct and chunk.lines is not None:
+                copier.send(chunk.lines_without(bad))  # the delivered lines, as `psql \copy` would send them
+            else:
+                good = typed[~typed[ROW_NUMBER].isin(bad)] if bad else typed
+                for start in range(0, len(good), 100_000):
+                    copier.send([frame_to_csv_bytes(good.iloc[start : start + 100_000][list(columns)])])
+            del typed, chunk
+            if copier.error is not None:
+                break  # the COPY failed: close() reports why
+        if delivered == 0:
+            raise FileRejected(f"{landed.name}: the file has a header but no data rows")
+        # The key suite, while COPY finishes the last chunks (it needs no connection).
+        duplicates, delivered_text = [], {}
+        candidates = validator.duplicate_rows()
+        if candidates:
+            delivered_text = source.records(candidates)
+            duplicates = duplicate_key_issues(contract, _typed_keys(contract, delivered_text))
+    except BaseException as exc:
+        copier.close(abort=exc)
+        raise
+    error = copier.close()
+    if error is not None:
+        if isinstance(source, PlainCsv) and isinstance(error, psycopg.errors.DataError):
+            # PostgreSQL read a delivered line differently from Arrow (e.g. an encoding it rejects):
+            # the careful reader takes the file instead.
+            raise NotStreamable(f"COPY: {error}")
         raise error
 
-    by_row = merge_issues(parsed.type_issues, rule_issues)
-    delivered = parsed.table.rows_delivered
+    # Rows that passed the row suite went to raw: take them back out, by key.
+    loaded = sorted({i.row_number for i in duplicates} - set(by_row))
+    if loaded:
+        keys = _typed_keys(contract, {r: delivered_text[r] for r in loaded}).drop_duplicates(list(contract.key))
+        _delete_keys(conn, partition, contract, keys)
+    for issue in duplicates:
+        by_row.setdefault(issue.row_number, []).append(issue)
+        records.setdefault(issue.row_number, delivered_text[issue.row_number])
+
     if by_row:
-        _delete_rows(conn, partition, contract, parsed, sorted(by_row))
-        records = quarantine_records(landed.name, parsed.table, by_row)
         copy_rows(
             conn, "ops", "quarantined_rows",
             ("load_id", "row_number", "feed", "file_name", "reason", "issues", "record"),
-            ((load_id, r, contract.name, landed.name, reason, issues, record) for r, reason, issues, record in records),
+            (
+                (load_id, row, contract.name, landed.name,
+                 f"{landed.name} row {row}: " + "; ".join(i.message for i in by_row[row]),
+                 [{"column": i.column, "value": i.value, "rule": i.rule, "message": i.message} for i in by_row[row]],
+                 records[row])
+                for row in sorted(by_row)
+            ),
         )
     conn.execute(
         "update ops.file_loads set file_period = %s, encoding = %s, rows_delivered = %s, rows_loaded = %s,"
         " rows_quarantined = %s, blank_lines = %s, extra_columns = %s where load_id = %s",
-        (parsed.period, parsed.table.encoding, delivered, delivered - len(by_row), len(by_row),
-         parsed.table.blank_rows, list(parsed.table.extra_columns), load_id),
+        (period, source.encoding, delivered, delivered - len(by_row), len(by_row),
+         source.blank_rows, list(source.extra_columns), load_id),
     )
     return FileOutcome(contract.name, landed.name, "loaded", load_id, delivered, delivered - len(by_row), len(by_row))
 

@@ -49,6 +49,7 @@ def rendered_suites() -> dict[Path, str]:
     for contract in CONTRACTS.values():
         suite = validity.build_suite(contract, EXAMPLE_PERIOD)
         out[Path("validity") / f"{contract.name}.json"] = _render(suite)
+        out[Path("validity") / f"{contract.name}__unique_key.json"] = _render(validity.build_key_suite(contract))
     out[Path("attainment") / "target_attainment.json"] = _render(attainment.build_suite(_catalogue_targets()))
     return out
 

@@ -3,6 +3,14 @@
 Each expectation carries `meta` naming the rule and the column so that GX's
 failing rows turn into quarantine reasons a person can read. A failing row is
 quarantined; the rest of the file still publishes.
+
+Two suites per feed, because a file is validated chunk by chunk
+(`hzwh.feeds.stream`): the row suite (types, required cells, allowed codes,
+minimums, numerator <= denominator, the period) runs on every chunk, and the
+key suite runs once per file over a 64-bit hash of every row's key, so that a
+key repeated in two chunks far apart is still found. Rows whose hashes repeat
+are then compared by their key values, so a hash collision never quarantines
+a row.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import hashlib
 from collections import defaultdict
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hzwh.feeds.contracts import Column, FeedContract
@@ -20,6 +29,7 @@ from hzwh.feeds.reference import CITY_CODE, allowed_values
 from hzwh.validation.gx_context import get_context, run_suite
 
 _SUITES: dict[tuple[FeedContract, str], Any] = {}
+KEY_HASH = "key_hash"
 
 
 def _allowed_expectation(column: Column, period: str):
@@ -56,24 +66,31 @@ def _allowed_expectation(column: Column, period: str):
     )
 
 
-def build_suite(contract: FeedContract, period: str) -> Any:
-    """The validity suite of one feed for files of one period (allowed codes depend on the date)."""
-    # Keyed on the whole contract, not its name: a variant (e.g. the benchmark's wider key) is
-    # another suite.
-    cache_key = (contract, period)
-    if cache_key in _SUITES:
-        return _SUITES[cache_key]
+def _new_suite(name: str) -> Any:
     import great_expectations as gx
-    import great_expectations.expectations as gxe
 
     context = get_context()
-    variant = hashlib.sha256(repr(contract).encode()).hexdigest()[:8]
-    name = f"{contract.name}__validity__{period}__{variant}"
     try:
         context.suites.delete(name)
     except Exception:  # noqa: BLE001 - absent on first use
         pass
-    suite = context.suites.add(gx.ExpectationSuite(name=name))
+    return context.suites.add(gx.ExpectationSuite(name=name))
+
+
+def _variant(contract: FeedContract) -> str:
+    # Suites are cached on the whole contract, not its name: a variant (e.g. the benchmark's wider
+    # key) is another suite.
+    return hashlib.sha256(repr(contract).encode()).hexdigest()[:8]
+
+
+def build_suite(contract: FeedContract, period: str) -> Any:
+    """The row suite of one feed for files of one period (allowed codes depend on the date)."""
+    cache_key = (contract, period)
+    if cache_key in _SUITES:
+        return _SUITES[cache_key]
+    import great_expectations.expectations as gxe
+
+    suite = _new_suite(f"{contract.name}__validity__{period}__{_variant(contract)}")
     for column in contract.columns:
         if column.required:
             suite.add_expectation(
@@ -111,14 +128,49 @@ def build_suite(contract: FeedContract, period: str) -> Any:
                 meta={"rule": "not_greater_than", "column": smaller, "other": larger},
             )
         )
+    _SUITES[cache_key] = suite
+    return suite
+
+
+def build_key_suite(contract: FeedContract) -> Any:
+    """One row per key, over a whole file: GX checks the key hashes (`key_hash`) for repeats."""
+    cache_key = (contract, "key")
+    if cache_key in _SUITES:
+        return _SUITES[cache_key]
+    import great_expectations.expectations as gxe
+
+    suite = _new_suite(f"{contract.name}__unique_key__{_variant(contract)}")
     suite.add_expectation(
-        gxe.ExpectCompoundColumnsToBeUnique(
-            column_list=list(contract.key),
-            meta={"rule": "unique_key", "column": ",".join(contract.key)},
+        gxe.ExpectColumnValuesToBeUnique(
+            column=KEY_HASH,
+            meta={"rule": "unique_key", "column": ",".join(contract.key),
+                  "describe": f"one row per ({', '.join(contract.key)}) in a file: {KEY_HASH} is a 64-bit hash of "
+                              "those columns' values; rows sharing a hash are then compared value by value"},
         )
     )
     _SUITES[cache_key] = suite
     return suite
+
+
+def key_hashes(keys: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's key values; the same values give the same hash in any chunk.
+
+    Text columns are Categoricals (hashed by their values, not their codes), numbers are
+    normalised to int64/float64 so that a chunk with empty cells (a nullable column) hashes
+    like one without.
+    """
+    canonical = {}
+    for name in keys.columns:
+        column = keys[name]
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            canonical[name] = column
+        elif pd.api.types.is_integer_dtype(column.dtype):
+            canonical[name] = column.to_numpy(dtype="int64")
+        elif pd.api.types.is_float_dtype(column.dtype):
+            canonical[name] = column.to_numpy(dtype="float64")
+        else:
+            canonical[name] = column.astype(object)
+    return pd.util.hash_pandas_object(pd.DataFrame(canonical), index=False).to_numpy()
 
 
 SHOWN_DUPLICATES = 5
@@ -139,7 +191,7 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def _issues_from_result(result: Any, contract: FeedContract, frame: pd.DataFrame) -> list[Issue]:
+def _issues_from_result(result: Any) -> list[Issue]:
     issues: list[Issue] = []
     for item in result.results:
         if item.success:
@@ -147,16 +199,6 @@ def _issues_from_result(result: Any, contract: FeedContract, frame: pd.DataFrame
         meta = item.expectation_config.meta or {}
         rule = meta.get("rule", item.expectation_config.type)
         failing = item.result.get("unexpected_index_list") or []
-        if rule == "unique_key":
-            groups: dict[tuple, list[int]] = defaultdict(list)
-            for row in failing:
-                groups[tuple(_fmt(row.get(k)) for k in contract.key)].append(int(row[ROW_NUMBER]))
-            for key_values, rows in groups.items():
-                key_text = ", ".join(f"{k}={v}" for k, v in zip(contract.key, key_values, strict=True))
-                for r in rows:
-                    issues.append(Issue(r, meta["column"], key_text, rule,
-                                        f"duplicate key ({key_text}): also on {_other_rows(rows, r)}"))
-            continue
         for row in failing:
             row_number = int(row[ROW_NUMBER])
             column = meta["column"]
@@ -172,13 +214,75 @@ def _issues_from_result(result: Any, contract: FeedContract, frame: pd.DataFrame
     return issues
 
 
+def duplicate_key_issues(contract: FeedContract, keys: pd.DataFrame) -> list[Issue]:
+    """Issues for rows sharing a key, from the typed key values (ROW_NUMBER + the key columns) of the
+    rows whose hashes repeat. Rows alone with their values (a hash collision) are not duplicates."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for row in keys[[ROW_NUMBER, *contract.key]].itertuples(index=False, name=None):
+        groups[tuple(_fmt(v) for v in row[1:])].append(int(row[0]))
+    column = ",".join(contract.key)
+    issues = []
+    for key_values, rows in groups.items():
+        if len(rows) < 2:
+            continue
+        key_text = ", ".join(f"{k}={v}" for k, v in zip(contract.key, key_values, strict=True))
+        for r in sorted(rows):
+            issues.append(Issue(r, column, key_text, "unique_key",
+                                f"duplicate key ({key_text}): also on {_other_rows(sorted(rows), r)}"))
+    return issues
+
+
+class FileValidator:
+    """The validity suites over one file, chunk by chunk.
+
+    `check(chunk)` runs the row suite on a typed chunk and keeps its rows' key hashes;
+    `duplicate_rows()` then runs the key suite over the whole file's hashes and returns the rows
+    to compare by value with `duplicate_key_issues`.
+    """
+
+    def __init__(self, contract: FeedContract, period: str) -> None:
+        self.contract = contract
+        self.row_suite = build_suite(contract, period)
+        self.key_suite = build_key_suite(contract)
+        self._rows: list[np.ndarray] = []
+        self._hashes: list[np.ndarray] = []
+
+    def check(self, typed: pd.DataFrame) -> list[Issue]:
+        if typed.empty:
+            return []
+        result = run_suite(self.row_suite, f"{self.contract.name}_rows", typed, [ROW_NUMBER])
+        keys = list(self.contract.key)
+        complete = typed[keys].notna().all(axis=1).to_numpy()
+        # A key with an empty part is already a `required` failure; it cannot be compared.
+        keyed = typed.loc[complete] if not complete.all() else typed
+        self._rows.append(keyed[ROW_NUMBER].to_numpy(dtype="int64"))
+        self._hashes.append(key_hashes(keyed[keys]))
+        return _issues_from_result(result)
+
+    def duplicate_rows(self) -> list[int]:
+        """Rows whose key hash appears more than once in the file (candidates, compared by value next)."""
+        if not self._rows:
+            return []
+        frame = pd.DataFrame({ROW_NUMBER: np.concatenate(self._rows), KEY_HASH: np.concatenate(self._hashes)})
+        self._rows, self._hashes = [], []
+        result = run_suite(self.key_suite, f"{self.contract.name}_keys", frame, [ROW_NUMBER])
+        return sorted(
+            int(row[ROW_NUMBER]) for item in result.results if not item.success
+            for row in item.result.get("unexpected_index_list") or []
+        )
+
+
 def validate(frame: pd.DataFrame, contract: FeedContract, period: str) -> list[Issue]:
-    """Run the feed's validity suite on a typed frame and return one Issue per failing cell."""
+    """Both suites over one typed frame held whole; one Issue per failing cell."""
     if frame.empty:
         return []
-    suite = build_suite(contract, period)
-    result = run_suite(suite, f"{contract.name}_rows", frame, [ROW_NUMBER])
-    return _issues_from_result(result, contract, frame)
+    validator = FileValidator(contract, period)
+    issues = validator.check(frame)
+    candidates = validator.duplicate_rows()
+    if candidates:
+        keys = frame.loc[frame[ROW_NUMBER].isin(candidates), [ROW_NUMBER, *contract.key]]
+        issues += duplicate_key_issues(contract, keys)
+    return issues
 
 
 def merge_issues(type_issues: list[Issue], rule_issues: list[Issue]) -> dict[int, list[Issue]]:
