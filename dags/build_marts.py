@@ -19,7 +19,7 @@ from cosmos.operators.local import DbtBuildLocalOperator
 
 from hzwh import settings
 from hzwh.assets import MARTS_ASSET, RAW_BATCH_ASSET
-from hzwh.transform.dbt import profile_config, project_dir
+from hzwh.transform.dbt import partial_parse_cache_dir, profile_config, project_dir
 
 
 @task
@@ -56,6 +56,7 @@ def build_marts() -> None:
         project_dir=project_dir(),
         profile_config=profile_config(),
         install_deps=False,
+        cache_dir=partial_parse_cache_dir("dbt_build"),  # dbt's partial parsing across runs
         # The marts are announced once, by the last task (MARTS_ASSET); per-model assets would
         # need a host name, which a warehouse on a Unix socket does not have.
         emit_datasets=False,
