@@ -4,7 +4,8 @@ DAGs and directly, same files, same run.
     python bench/pipeline_overhead.py [--repeat 3] [--months 1 2 ...]
 
 * Through Airflow: `hzwh.runtime.run_once()` - `airflow dags test ingest_feeds`, then
-  `airflow dags test build_marts` (cosmos runs one `dbt build`), as `python -m hzwh run` does;
+  `airflow dags test build_marts` (cosmos runs one `dbt build`, parsing with dbt's partial-parse
+  state), both in one process (`hzwh.dags_test`), as `python -m hzwh run` does;
 * directly (the inherent work): a fresh Python process that calls the same task functions in the same
   order - `hzwh.pipeline.ingest` for each feed, `alert_data_quality`, one `dbt build` through dbt's
   dbtRunner, `check_attainment`, `deliver_alerts` - timed from process start (imports included).
@@ -69,26 +70,6 @@ def deliver(files: list[Path], landing: Path) -> None:
     for path in files:
         (landing / path.parent.name).mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, landing / path.parent.name / path.name)
-
-
-CACHE_DIR_ARG = (
-    "        cache_dir=__import__('pathlib').Path(__import__('os').environ['AIRFLOW__COSMOS__CACHE_DIR'])"
-    " / 'build_marts',  # bench: the proposed change\n"
-)
-
-
-def proposed_dags(folder: Path) -> Path | None:
-    """A copy of dags/ whose dbt task passes cosmos a cache_dir (so that dbt's partial parse is reused)."""
-    from hzwh import settings
-
-    shutil.copytree(settings.PROJECT_ROOT / "dags", folder, ignore=shutil.ignore_patterns("__pycache__"))
-    path = folder / "build_marts.py"
-    text = path.read_text(encoding="utf-8")
-    anchor = "DbtBuildLocalOperator(\n"
-    if text.count(anchor) != 1 or "cache_dir" in text:
-        return None
-    path.write_text(text.replace(anchor, anchor + CACHE_DIR_ARG), encoding="utf-8")
-    return folder
 
 
 def fresh_warehouse(parts) -> None:
@@ -214,31 +195,13 @@ def run(repeat: int, months: list[int] | None = None) -> dict:
         os.environ["WAREHOUSE_URL"] = dags_db.url()
         with common.timed() as setup:
             runtime.prepare()
-        current = os.environ.get("AIRFLOW__CORE__DAGS_FOLDER")
-        proposed_folder = proposed_dags(work / "dags_proposed")
-
-        def proposed_once() -> dict:
-            os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(proposed_folder)
-            try:
-                return airflow_once()
-            finally:
-                if current is None:
-                    os.environ.pop("AIRFLOW__CORE__DAGS_FOLDER", None)
-                else:
-                    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = current
-
         warm = {"airflow": airflow_once(), "direct": direct_once(), "airflow_db_migrate": setup()}
-        if proposed_folder is not None:
-            warm["airflow_proposed"] = proposed_once()
-        airflow, direct, proposed = [], [], []
-        for i in range(repeat):  # interleaved, so that a busy spell hits every variant alike
+        airflow, direct = [], []
+        for i in range(repeat):  # interleaved, so that a busy spell hits both alike
             airflow.append(airflow_once())
-            if proposed_folder is not None:
-                proposed.append(proposed_once())
             direct.append(direct_once())
-            print(f"  run {i + 1}: Airflow {airflow[-1]['seconds']:.1f} s"
-                  + (f", Airflow with cosmos cache_dir {proposed[-1]['seconds']:.1f} s" if proposed else "")
-                  + f", direct {direct[-1]['seconds']:.1f} s", flush=True)
+            print(f"  run {i + 1}: Airflow {airflow[-1]['seconds']:.1f} s, direct {direct[-1]['seconds']:.1f} s",
+                  flush=True)
         # The same files, so the same marts - but not the same file version ids: the feed tasks ran in
         # another order, so load_id differs.
         sums = [common.checksum_tables(db.url(), ("marts",), skip_columns="%load_id") for db in (dags_db, direct_db)]
@@ -246,7 +209,7 @@ def run(repeat: int, months: list[int] | None = None) -> dict:
         alerts = [common_count(db.url(), "select count(*) from ops.alerts") for db in (dags_db, direct_db)]
         return {
             "files": len(files), "rows": rows, "airflow": airflow, "direct": direct, "warmup": warm,
-            "marts_equal": same, "alerts": alerts, "airflow_proposed": proposed,
+            "marts_equal": same, "alerts": alerts,
         }
     finally:
         os.environ.clear()

@@ -1,8 +1,9 @@
 """Running the real Airflow DAGs from the command line (FEEDS.md §7).
 
 `run_once()` prepares the warehouse and Airflow's metadata database, then runs
-`ingest_feeds` and `build_marts` with `airflow dags test`: Airflow executes
-every task, in-process, and the command returns when both DAG runs are done.
+`ingest_feeds` and `build_marts` with `airflow dags test` (both in one process,
+`hzwh.dags_test`): Airflow executes every task, in-process, and the command
+returns when both DAG runs are done.
 """
 
 from __future__ import annotations
@@ -124,22 +125,22 @@ def _run_state(dag_id: str, logical_date: datetime) -> tuple[str, str]:
     return (row[0], row[1]) if row else ("?", "not found")
 
 
-def test_dag(
-    dag_id: str, env: dict[str, str], *, echo: bool = True, logical_date: datetime | None = None
-) -> DagRunResult:
-    """Run one DAG through Airflow (`airflow dags test`) and report how its run ended.
+def test_dags(
+    dag_ids: tuple[str, ...], env: dict[str, str], *, echo: bool = True, logical_date: datetime | None = None
+) -> list[DagRunResult]:
+    """Run DAGs through Airflow (`airflow dags test`, one after the other, in one process) and report
+    how each run ended; a DAG after a failed run is not started.
 
     `logical_date` defaults to now; a DAG that reasons about business dates (check_late_feeds)
-    can be run for any day. The run's output is kept in $AIRFLOW_HOME/logs/dags-test/ (and
+    can be run for any day. The runs' output is kept in $AIRFLOW_HOME/logs/dags-test/ (and
     echoed when `echo`).
     """
     logical_date = (logical_date or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     log_dir = Path(env["AIRFLOW_HOME"]) / "logs" / "dags-test"
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{dag_id}_{logical_date:%Y%m%dT%H%M%S}.log"
-    airflow = Path(sys.executable).with_name("airflow")
+    log_path = log_dir / f"{'+'.join(dag_ids)}_{logical_date:%Y%m%dT%H%M%S}.log"
     with open(log_path, "w", encoding="utf-8") as log, subprocess.Popen(
-        [str(airflow), "dags", "test", dag_id, logical_date.isoformat()],
+        [sys.executable, "-m", "hzwh.dags_test", logical_date.isoformat(), *dag_ids],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
     ) as proc:
         for line in proc.stdout:
@@ -147,8 +148,20 @@ def test_dag(
             if echo:
                 sys.stdout.write(line)
         returncode = proc.wait()
-    run_id, state = _run_state(dag_id, logical_date)
-    return DagRunResult(dag_id, run_id, state, returncode, log_path)
+    results = []
+    for dag_id in dag_ids:
+        run_id, state = _run_state(dag_id, logical_date)
+        results.append(DagRunResult(dag_id, run_id, state, returncode, log_path))
+        if state != "success":
+            break
+    return results
+
+
+def test_dag(
+    dag_id: str, env: dict[str, str], *, echo: bool = True, logical_date: datetime | None = None
+) -> DagRunResult:
+    """Run one DAG through Airflow (`airflow dags test`); see `test_dags`."""
+    return test_dags((dag_id,), env, echo=echo, logical_date=logical_date)[0]
 
 
 def prepare() -> dict[str, str]:
@@ -165,11 +178,4 @@ def prepare() -> dict[str, str]:
 
 
 def run_once(dag_ids: tuple[str, ...] = DAG_IDS, *, echo: bool = True) -> list[DagRunResult]:
-    env = prepare()
-    results = []
-    for dag_id in dag_ids:
-        result = test_dag(dag_id, env, echo=echo)
-        results.append(result)
-        if result.state != "success":
-            break
-    return results
+    return test_dags(dag_ids, prepare(), echo=echo)
