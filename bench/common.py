@@ -234,7 +234,7 @@ def checksum_tables(
     """Row count and an order-independent md5 of every table in the schemas: equal means the same content.
 
     `skip_columns`: a LIKE pattern of columns to leave out (file version ids differ between two warehouses
-    that loaded the same files in another order).
+    that loaded the same files in another order). `built_at` (when dbt wrote a row) is always left out.
     """
     import psycopg
     from psycopg import sql
@@ -247,7 +247,8 @@ def checksum_tables(
         for schema, table in tables:
             columns = [r[0] for r in conn.execute(
                 "select column_name from information_schema.columns where table_schema = %s and table_name = %s"
-                " and (%s::text is null or column_name not like %s) order by ordinal_position",
+                " and column_name <> 'built_at' and (%s::text is null or column_name not like %s)"
+                " order by ordinal_position",
                 (schema, table, skip_columns, skip_columns),
             )]
             row = sql.SQL("row({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in columns))

@@ -34,6 +34,7 @@
             {'columns': ['target_id', 'geo_code', 'month'], 'unique': true},
             {'columns': ['month']},
             {'columns': ['latest_load_id']},
+            {'columns': ['built_at']},
         ],
         pre_hook="set local jit = off",
         post_hook={'sql': 'vacuum analyze {{ this }}', 'transaction': false},
@@ -222,7 +223,8 @@ final as (
         revision_count,
         geos_reporting,
         is_rolled_up,
-        latest_load_id
+        latest_load_id,
+        {{ build_timestamp() }} as built_at
 
     from unioned
 

@@ -33,6 +33,7 @@
         indexes=[
             {'columns': ['month', 'target_id', 'geo_code'], 'unique': true},
             {'columns': ['load_id']},
+            {'columns': ['built_at']},
         ],
         pre_hook="set local jit = off",
         post_hook={'sql': 'vacuum analyze {{ this }}', 'transaction': false},
@@ -123,7 +124,8 @@ final as (
         first_reported_value,
         version_count - 1 as revision_count,
         load_id,
-        first_load_id
+        first_load_id,
+        {{ build_timestamp() }} as built_at
 
     from ranked
     where newest_first = 1

@@ -23,6 +23,7 @@
             {'columns': ['indicator_value_key'], 'unique': true},
             {'columns': ['target_id', 'month']},
             {'columns': ['load_id']},
+            {'columns': ['built_at']},
         ],
         pre_hook="set local jit = off",
         post_hook={'sql': 'vacuum analyze {{ this }}', 'transaction': false},
@@ -72,7 +73,8 @@ final as (
         indicator_values.revision_count,
         indicator_values.reported_by,
         indicator_values.load_id,
-        indicator_values.first_load_id
+        indicator_values.first_load_id,
+        {{ build_timestamp() }} as built_at
 
     from indicator_values
     left join districts

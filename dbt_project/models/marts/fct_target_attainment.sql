@@ -78,6 +78,7 @@
             {'columns': ['month', 'status']},
             {'columns': ['target_id', 'month']},
             {'columns': ['target_id', 'latest_load_id']},
+            {'columns': ['built_at']},
         ],
         pre_hook="set local jit = off",
         post_hook=[
@@ -551,7 +552,8 @@ final as (
         revision_count,
         geos_reporting,
         responsible_bureau,
-        latest_load_id
+        latest_load_id,
+        {{ build_timestamp() }} as built_at
 
     from judged
 
