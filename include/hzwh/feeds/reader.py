@@ -81,11 +81,6 @@ class RawTable:
     header_row: int
     extra_columns: tuple[str, ...]
     blank_rows: int
-    plain: bool = False  # parsed by the fast path: header on row 1, no quotes, no blank lines
-
-    @property
-    def rows_delivered(self) -> int:
-        return self.frame.num_rows
 
 
 def normalise_header(name: object) -> str:
@@ -312,7 +307,7 @@ def _surplus_cells(body: pd.DataFrame, widths: np.ndarray, header_width: int) ->
     return pa.array(values, type=pa.string()) if any(values) else None
 
 
-def read_table(path: Path, contract: FeedContract, *, label: str | None = None, data: bytes | None = None) -> RawTable:
+def read_table(path: Path, contract: FeedContract, *, label: str | None = None) -> RawTable:
     """Read a CSV or .xlsx into text cells, with spreadsheet row numbers (the header is row 1 or below)."""
     file_label = label or path.name
     fast = widths = None
@@ -320,7 +315,7 @@ def read_table(path: Path, contract: FeedContract, *, label: str | None = None, 
         encoding = "xlsx"
         grid = _grid_from_xlsx(path, file_label)
     else:
-        data = path.read_bytes() if data is None else data
+        data = path.read_bytes()
         encoding, text = decode(data)
         fast = _fast_csv(text, data, encoding)
         if fast is not None:
@@ -357,5 +352,4 @@ def read_table(path: Path, contract: FeedContract, *, label: str | None = None, 
     table, blank_rows = _drop_blank_rows(table)
     return RawTable(
         frame=table, encoding=encoding, header_row=header_row, extra_columns=extra, blank_rows=blank_rows,
-        plain=fast is not None,
     )

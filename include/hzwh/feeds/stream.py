@@ -131,7 +131,6 @@ class PlainCsv:
     body_offset: int  # where the first data line starts
     encoding: str
     chunk_bytes: int = 0  # 0: CHUNK_BYTES
-    header_row: int = 1
     blank_rows: int = 0
     # (first row, rows, byte offset, bytes) of each chunk read so far: to find a row's line again
     spans: list[tuple[int, int, int, int]] = field(default_factory=list)
@@ -258,6 +257,12 @@ class WholeTable:
     """A file read whole by `read_table`: one chunk of text cells."""
 
     raw: RawTable
+    contract: FeedContract
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every contract column (normalising adds an absent optional one as nulls): the columns COPY receives."""
+        return self.contract.column_names
 
     @property
     def encoding(self) -> str:

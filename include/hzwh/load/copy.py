@@ -1,10 +1,10 @@
-"""Bulk loading with PostgreSQL COPY: the whole frame in one stream, never row by row."""
+"""Bulk loading with PostgreSQL COPY, never row by row: frames as CSV in slices, small row sets as tuples."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pandas as pd
 import psycopg
@@ -23,21 +23,11 @@ def frame_to_csv_bytes(frame: pd.DataFrame) -> bytes:
     return sink.getvalue()
 
 
-def copy_frame(conn: psycopg.Connection, table: sql.Identifier, frame: pd.DataFrame) -> int:
-    """COPY `frame` (its columns named as the table's) into `table`; returns rows written.
-
-    The frame is encoded and sent in chunks, so that the server is already
-    parsing the first rows while the next ones are being encoded.
-    """
-    if frame.empty:
-        return 0
-    statement = sql.SQL("copy {} ({}) from stdin with (format csv)").format(
-        table, sql.SQL(", ").join(sql.Identifier(c) for c in frame.columns)
-    )
-    with conn.cursor() as cur, cur.copy(statement) as copy:
-        for start in range(0, len(frame), CHUNK_ROWS):
-            copy.write(frame_to_csv_bytes(frame.iloc[start : start + CHUNK_ROWS]))
-    return len(frame)
+def frame_csv_chunks(frame: pd.DataFrame) -> Iterator[bytes]:
+    """`frame` as COPY CSV, CHUNK_ROWS rows at a time, so that the server parses one slice while the
+    next is being encoded."""
+    for start in range(0, len(frame), CHUNK_ROWS):
+        yield frame_to_csv_bytes(frame.iloc[start : start + CHUNK_ROWS])
 
 
 def copy_rows(

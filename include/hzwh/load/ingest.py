@@ -36,7 +36,7 @@ from hzwh.feeds.contracts import FeedContract, get_contract
 from hzwh.feeds.normalise import Issue, normalise
 from hzwh.feeds.reader import ROW_NUMBER, FileRejected, decode, parse_file_name, read_table
 from hzwh.feeds.stream import NotStreamable, PlainCsv, WholeTable
-from hzwh.load.copy import copy_rows, frame_to_csv_bytes
+from hzwh.load.copy import copy_rows, frame_csv_chunks
 from hzwh.load.landing import LandedFile, archive, discover, read_landed, remove_from_landing
 from hzwh.report import progress
 from hzwh.validation.validity import FileValidator, duplicate_key_issues, merge_issues
@@ -213,7 +213,7 @@ def ingest_file(
                     log.info("%s: not a plain CSV after all (%s); reading it whole", landed.name, why)
                     conn.execute("rollback to savepoint file_rows")
             if outcome is None:
-                whole = WholeTable(read_table(landed.path, contract, label=landed.name))
+                whole = WholeTable(read_table(landed.path, contract, label=landed.name), contract)
                 outcome = _load(conn, contract, landed, load_id, period, whole)
         except FileRejected as exc:
             conn.execute("rollback to savepoint file_rows")
@@ -246,12 +246,11 @@ def _load(
 ) -> FileOutcome:
     """Every row of `source` into the file's partition of raw.<feed> or into quarantine."""
     partition = db.create_load_partition(conn, contract.name, load_id)
-    columns = source.columns if isinstance(source, PlainCsv) else contract.column_names
     validator = FileValidator(contract, period)
     by_row: dict[int, list[Issue]] = {}
     records: dict[int, dict[str, str]] = {}
     delivered = 0
-    copier = _CopyStream(conn, partition, columns)
+    copier = _CopyStream(conn, partition, source.columns)
     try:
         for chunk in source.chunks():
             typed, type_issues, verbatim = normalise(chunk.table, contract)
@@ -264,8 +263,8 @@ def _load(
                 copier.send(chunk.lines_without(bad))  # the delivered lines, as `psql \copy` would send them
             else:
                 good = typed[~typed[ROW_NUMBER].isin(bad)] if bad else typed
-                for start in range(0, len(good), 100_000):
-                    copier.send([frame_to_csv_bytes(good.iloc[start : start + 100_000][list(columns)])])
+                for piece in frame_csv_chunks(good[list(source.columns)]):
+                    copier.send([piece])
             del typed, chunk
             if copier.error is not None:
                 break  # the COPY failed: close() reports why

@@ -28,9 +28,6 @@ class LandedFile:
     size: int
     sha256: str
 
-    def read_bytes(self) -> bytes:
-        return self.path.read_bytes()
-
 
 class LandingError(RuntimeError):
     """The landing folder itself is unusable (missing permissions, not a folder)."""
