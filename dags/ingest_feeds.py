@@ -1,7 +1,7 @@
 """
 ### Ingest bureau feeds
 
-Every hour, each feed's landing folder (`$LANDING_DIR/<feed>/`) is scanned.
+Every hour (`INGEST_SCHEDULE`), each feed's landing folder (`$LANDING_DIR/<feed>/`) is scanned.
 Every waiting file is archived with its SHA-256 and then, in one transaction,
 loaded into `raw.<feed>` with its invalid rows quarantined (`ops.quarantine`),
 rejected whole with a reason, or recognised as a duplicate (a no-op). Row
@@ -61,7 +61,7 @@ def announce_new_data() -> dict:
 
 @dag(
     dag_id="ingest_feeds",
-    schedule="@hourly",
+    schedule=settings.ingest_schedule(),
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,

@@ -170,6 +170,15 @@ def plan_timezone() -> str:
     return os.environ.get("PLAN_TIMEZONE", "Asia/Shanghai")
 
 
+def ingest_schedule() -> str | None:
+    """INGEST_SCHEDULE: how often ingest_feeds scans the landing folder (`@hourly`; any cron or preset).
+
+    `none` runs it only when triggered (`python -m hzwh run`, the UI or the API).
+    """
+    value = os.environ.get("INGEST_SCHEDULE", "@hourly").strip()
+    return None if value.lower() in ("", "none") else value
+
+
 def task_retry_delay_seconds(default: float = 60) -> float:
     """HZWH_RETRY_DELAY_SECONDS: pause before Airflow retries a failed task (60; tests shorten it)."""
     return float(os.environ.get("HZWH_RETRY_DELAY_SECONDS", default))

@@ -74,3 +74,25 @@ def test_dag_files_do_no_heavy_imports_at_parse_time():
     env = {**os.environ, **runtime.airflow_env({})}
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_ingest_schedule_follows_INGEST_SCHEDULE():  # noqa: N802 - the variable's name
+    code = (
+        "import json, os, runpy\n"
+        "seen = {}\n"
+        "for value in (None, 'none', '*/15 * * * *'):\n"
+        "    os.environ.pop('INGEST_SCHEDULE', None)\n"
+        "    if value is not None:\n"
+        "        os.environ['INGEST_SCHEDULE'] = value\n"
+        "    dag = runpy.run_path('dags/ingest_feeds.py')['ingest_feeds']\n"
+        "    made = dag()\n"
+        "    seen[str(value)] = [type(made.timetable).__name__, made.schedule]\n"
+        "print(json.dumps(seen))\n"
+    )
+    env = {k: v for k, v in {**os.environ, **runtime.airflow_env({})}.items() if k != "INGEST_SCHEDULE"}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["None"][1] == "@hourly", seen
+    assert seen["none"][0] == "NullTimetable", seen
+    assert seen["*/15 * * * *"][1] == "*/15 * * * *", seen
