@@ -19,7 +19,8 @@ import pytest
 from hzwh import db, settings
 from hzwh.feeds import stream
 from hzwh.feeds.contracts import get_contract
-from hzwh.feeds.reader import ROW_NUMBER
+from hzwh.feeds.reader import ROW_NUMBER, read_table
+from hzwh.load import ingest as ingest_module
 from hzwh.load.ingest import ingest_file
 from hzwh.validation.validity import duplicate_key_issues
 
@@ -61,12 +62,15 @@ def lines(rows: int = 3000) -> list[str]:
     return out
 
 
-def ingest(scratch: dict, tmp: Path, name: str, text: str, *, chunk_bytes: int | None, monkeypatch) -> dict:
+def ingest(scratch: dict, tmp: Path, name: str, text: str, *, chunk_bytes: int | None, monkeypatch,
+           encoding: str = "utf-8") -> dict:
     url = scratch["whole" if chunk_bytes is None else "streamed"]
     path = tmp / "landing" / SS.name / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    if chunk_bytes is None:  # the careful whole-file reader, as for a GBK, quoted or .xlsx file
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    read_whole = []  # whether the careful whole-file reader read the file
+    monkeypatch.setattr(ingest_module, "read_table", lambda *a, **k: read_whole.append(1) or read_table(*a, **k))
+    if chunk_bytes is None:  # the careful whole-file reader, as for a quoted or .xlsx file
         monkeypatch.setattr(stream.PlainCsv, "open", classmethod(lambda cls, path, contract: None))
     else:
         monkeypatch.setattr(stream, "CHUNK_BYTES", chunk_bytes)
@@ -89,7 +93,7 @@ def ingest(scratch: dict, tmp: Path, name: str, text: str, *, chunk_bytes: int |
     finally:
         monkeypatch.undo()
     reasons = [(row, reason.split(": ", 1)[1], issues, record) for row, reason, issues, record in quarantined]
-    return {"outcome": outcome, "raw": raw, "quarantined": reasons, "audit": audit}
+    return {"outcome": outcome, "raw": raw, "quarantined": reasons, "audit": audit, "read_whole": bool(read_whole)}
 
 
 def test_many_chunks_end_as_the_whole_file_does(scratch, tmp_path, monkeypatch):
@@ -135,6 +139,63 @@ def test_a_quote_far_down_the_file_restarts_it_with_the_careful_reader(scratch, 
     assert streamed["raw"] == whole["raw"] and len(streamed["raw"]) == 2992
     assert ("2012-02", "330103", "resident_medical", 3500, 3400) in streamed["raw"]
     assert streamed["quarantined"] == whole["quarantined"]
+
+
+def both(scratch, tmp_path, monkeypatch, name: str, data: bytes) -> tuple[dict, dict]:
+    streamed = ingest(scratch, tmp_path, name, data, chunk_bytes=2048, monkeypatch=monkeypatch)
+    whole = ingest(scratch, tmp_path, name, data, chunk_bytes=None, monkeypatch=monkeypatch)
+    assert streamed["audit"] == whole["audit"]
+    assert streamed["raw"] == whole["raw"]
+    assert streamed["quarantined"] == whole["quarantined"]
+    return streamed, whole
+
+
+def test_a_gbk_export_streams_and_ends_as_the_whole_file_does(scratch, tmp_path, monkeypatch):
+    rows = [r.replace("2012-01", "2012-03") for r in lines()]
+    rows[100] = "2012-03,上城区,resident_medical,1100,1000\n"  # a district name where the code goes
+    data = (HEADER + "".join(rows)).encode("gb18030")
+    streamed, _ = both(scratch, tmp_path, monkeypatch, "social_security_enrollment_201203.csv", data)
+    assert not streamed["read_whole"], "a GBK machine export streams"
+    assert streamed["audit"] == (3000, 2991, 9, "gb18030")
+    # The delivered text is kept as it reads, not as the bytes of another encoding.
+    records = {row: record for row, _, _, record in streamed["quarantined"]}
+    assert records[102]["district_code"] == "上城区"
+    # The key repeated many chunks apart was found again in the GBK bytes.
+    assert {row for row, reason, _, _ in streamed["quarantined"] if "duplicate key" in reason} >= {42, 2902}
+
+
+def test_a_file_ascii_at_first_and_gbk_further_down_streams_as_gb18030(scratch, tmp_path, monkeypatch):
+    rows = [r.replace("2012-01", "2012-04").rstrip("\n") + ",\n" for r in lines()]
+    for i in range(2400, 2410):  # beyond the sniffed 64 kB: the file looked ASCII until here
+        rows[i] = rows[i].rstrip(",\n") + ",江干区 补报\n"
+    rows[2500] = "2012-04,江干区,resident_medical,3500,3400,\n"
+    data = (HEADER.rstrip("\n") + ",note\n" + "".join(rows)).encode("gb18030")
+    assert data[: 64 << 10].isascii()
+    streamed, _ = both(scratch, tmp_path, monkeypatch, "social_security_enrollment_201204.csv", data)
+    assert not streamed["read_whole"]
+    assert streamed["audit"] == (3000, 2991, 9, "gb18030")
+    records = {row: record for row, _, _, record in streamed["quarantined"]}
+    assert records[2502]["district_code"] == "江干区"
+
+
+@pytest.mark.parametrize(("case", "line"), [
+    ("utf8_line", "2012-05,330104,resident_medical,3600,3500,江干区\n"),  # pasted from a UTF-8 file
+    ("not_gb2312", "2012-05,330104,resident_medical,3600,3500,個別\n"),  # GBK, not GB2312: judged whole
+])
+def test_gbk_the_careful_reader_must_judge_is_read_whole(scratch, tmp_path, monkeypatch, case, line):
+    rows = [r.replace("2012-01", "2012-05").rstrip("\n") + ",上城区\n" for r in lines()]
+    pieces = [(HEADER.rstrip("\n") + ",区名\n" + "".join(rows[:2600])).encode("gb18030"),
+              line.encode("utf-8" if case == "utf8_line" else "gb18030"),
+              "".join(rows[2601:]).encode("gb18030")]
+    streamed, whole = both(scratch, tmp_path, monkeypatch, f"social_security_enrollment_201205_{case}.csv",
+                           b"".join(pieces))
+    assert streamed["read_whole"], "the stream gave the file to the careful reader"
+    outcome = streamed["outcome"]
+    assert (outcome.status, outcome.reason) == (whole["outcome"].status, whole["outcome"].reason)
+    if case == "utf8_line":
+        assert outcome.status == "rejected" and "mixes encodings" in outcome.reason, outcome
+    else:
+        assert outcome.status == "loaded" and streamed["audit"][3] == "gb18030"
 
 
 def test_rows_sharing_only_a_hash_are_not_duplicates():

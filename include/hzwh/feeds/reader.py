@@ -94,16 +94,18 @@ def normalise_header(name: object) -> str:
 _WIDE = re.compile("[\u0800-\ufffc]")
 
 
-def _first_utf8_line(lenient: str) -> int | None:
-    """The first line (1-based) that is valid UTF-8 with a wide character, in a file decoded with replacement."""
-    pos = 0
-    while (found := _WIDE.search(lenient, pos)) is not None:
-        start = lenient.rfind("\n", 0, found.start()) + 1
-        end = lenient.find("\n", found.end())
-        end = len(lenient) if end < 0 else end
-        if "\ufffd" not in lenient[start:end]:
-            return _line(lenient, start)
-        pos = end + 1
+def first_utf8_line(data: bytes) -> int | None:
+    """The first line (1-based) of `data` that is valid UTF-8 with a wide character (U+0800-U+FFFC).
+
+    In a file that is not UTF-8 as a whole, such a line was pasted in from a UTF-8 file: GBK
+    text almost never forms valid three-byte UTF-8 for a whole line.
+    """
+    lenient = data.decode("utf-8", errors="replace")
+    if _WIDE.search(lenient) is None:
+        return None
+    for number, line in enumerate(lenient.split("\n"), 1):
+        if "\ufffd" not in line and _WIDE.search(line):
+            return number
     return None
 
 
@@ -142,7 +144,7 @@ def decode(data: bytes) -> tuple[str, str]:
         return ("utf-8-sig" if text.startswith("\ufeff") else "utf-8"), text.removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         not_utf8 = _line(data, exc.start)
-    utf8_line = _first_utf8_line(data.decode("utf-8", errors="replace"))
+    utf8_line = first_utf8_line(data)
     if utf8_line is not None:
         raise FileRejected(
             f"the file mixes encodings: line {utf8_line} is UTF-8 but line {not_utf8} is not (GBK?); "

@@ -3,19 +3,24 @@
 Two sources give the ingest the same interface:
 
 * `PlainCsv` streams the plainest and by far the most common kind of file, a
-  machine export: UTF-8, the header on row 1, no quoted cells, no blank lines.
+  machine export: UTF-8 or GB18030 (GBK), the header on row 1, no quoted
+  cells, no blank lines. A GB18030 block is turned into UTF-8 before parsing
+  when the careful reader would read it the same way (no UTF-8 line pasted in,
+  every character a GB2312 one), so that everything after sees UTF-8.
   It reads `CHUNK_BYTES` of whole lines at a time and parses each block with
   Arrow straight into typed columns (integers, decimals, dictionary-encoded
   codes), falling back to text columns for a block whose values need the
   careful normalisation (`1,234`, full-width digits, `.0` codes). Each chunk
   keeps its delivered lines, so that rows PostgreSQL would read exactly as
   delivered are sent to COPY as they are, without being formatted again.
-* `WholeTable` wraps `read_table`'s careful reading of everything else (GBK
-  text, quoted cells, title rows, blank lines, ragged rows, .xlsx) as one
-  chunk: those files come from people and spreadsheets, and are small.
+* `WholeTable` wraps `read_table`'s careful reading of everything else (quoted
+  cells, title rows, blank lines, ragged rows, .xlsx, UTF-16, encodings it
+  must judge on the whole file) as one chunk: those files come from people
+  and spreadsheets, and are small.
 
 A file that looked plain at its start but is not (a quote or a blank line
-further down, a line with a cell too many, bytes that are not UTF-8) raises
+further down, a line with a cell too many, text in an encoding other than the
+one the file started in) raises
 `NotStreamable` from `PlainCsv.chunks()`; the caller starts again with
 `WholeTable`, which explains or handles what was found.
 """
@@ -33,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from hzwh.feeds.contracts import Column, FeedContract
-from hzwh.feeds.reader import ROW_NUMBER, RawTable, normalise_header
+from hzwh.feeds.reader import ROW_NUMBER, RawTable, first_utf8_line, normalise_header
 
 # Chunk sizes trade Great Expectations' fixed cost per run (~45 ms however few the rows: it
 # resolves its metric graph every time) against the pipeline's fill and drain: COPY waits for the
@@ -48,6 +53,28 @@ _DICTIONARY = pa.dictionary(pa.int32(), pa.string())
 
 class NotStreamable(Exception):
     """The file is not plain after all; read it with the careful reader instead."""
+
+
+def gb18030_as_utf8(data: bytes, row: int) -> bytes:
+    """Whole lines of a GB18030 (GBK) file as UTF-8, or NotStreamable when the careful reader must judge them.
+
+    `read_table` reads a file as GB18030 when it is not UTF-8, has no line that is (a line pasted
+    from a UTF-8 file), and reads mostly as characters a GBK export holds. A block passes here only
+    when that holds line by line, for every character (GB2312), so a block read either way reads
+    the same. A newline byte is never part of a GB18030 character, so blocks of whole lines
+    decode on their own.
+    """
+    if data.isascii():
+        return data
+    line = first_utf8_line(data)
+    if line is not None:
+        raise NotStreamable(f"row {row + line - 1}: a UTF-8 line in a GB18030 file")
+    try:
+        text = data.decode("gb18030")
+        text.encode("gb2312")
+    except UnicodeError as exc:
+        raise NotStreamable(f"row {row} or later: {exc.reason} ({exc.encoding})") from None
+    return text.encode("utf-8")
 
 
 def _arrow_type(column: Column) -> pa.DataType:
@@ -66,7 +93,7 @@ class Chunk:
     first_row: int
     rows: int
     columns: tuple[str, ...]  # the contract columns the file has
-    lines: bytes | None = None  # the delivered data lines (PlainCsv only), one per row
+    lines: bytes | None = None  # the delivered data lines in UTF-8 (PlainCsv only), one per row
     names: tuple[str, ...] = ()  # every column of the file, in file order (PlainCsv only)
     _bounds: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -129,9 +156,10 @@ class PlainCsv:
     contract: FeedContract
     names: tuple[str, ...]  # every header cell, normalised, in file order
     body_offset: int  # where the first data line starts
-    encoding: str
+    encoding: str  # utf-8, utf-8-sig or gb18030; a file that is ASCII at its start may turn out GB18030
     chunk_bytes: int = 0  # 0: CHUNK_BYTES
     blank_rows: int = 0
+    non_ascii: bool = False  # a chunk read so far had bytes above 0x7F
     # (first row, rows, byte offset, bytes) of each chunk read so far: to find a row's line again
     spans: list[tuple[int, int, int, int]] = field(default_factory=list)
 
@@ -165,15 +193,39 @@ class PlainCsv:
         newline = head.find(b"\n")
         if newline < 0 or b"\x00" in head or b'"' in head:
             return None
-        try:  # the sniffed block up to its last whole line must be UTF-8
-            head[: head.rfind(b"\n") + 1].decode("utf-8")
+        block = head[: head.rfind(b"\n") + 1]  # the sniffed block up to its last whole line
+        try:
+            block.decode("utf-8")
         except UnicodeDecodeError:
-            return None
-        names = tuple(normalise_header(n) for n in head[:newline].removesuffix(b"\r").decode("utf-8").split(","))
+            if bom:
+                return None
+            try:
+                gb18030_as_utf8(block, 1)
+            except NotStreamable:
+                return None
+            encoding = "gb18030"
+        header = head[:newline].removesuffix(b"\r").decode(encoding.removesuffix("-sig"))
+        names = tuple(normalise_header(n) for n in header.split(","))
         known = [n for n in names if n in set(contract.column_names)]
         if len(set(known)) != len(known) or not set(contract.required_columns) <= set(known):
             return None  # a title row, a missing or doubled column: the careful reader says which
-        return cls(path, contract, names, bom + newline + 1, encoding)
+        return cls(path, contract, names, bom + newline + 1, encoding, non_ascii=not block.isascii())
+
+    def _utf8(self, data: bytes, row: int) -> bytes:
+        """A block of whole lines from row `row` on, as UTF-8."""
+        if self.encoding == "gb18030":
+            return gb18030_as_utf8(data, row)
+        if data.isascii():
+            return data
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if self.non_ascii or self.encoding == "utf-8-sig":
+                raise NotStreamable(f"row {row} or later: not UTF-8 ({exc.reason})") from None
+            self.encoding = "gb18030"  # ASCII until here: as the careful reader would, try GB18030
+            return gb18030_as_utf8(data, row)
+        self.non_ascii = True
+        return data
 
     def _parse(self, data: bytes, first_row: int) -> pa.Table:
         columns = self.columns
@@ -224,6 +276,8 @@ class PlainCsv:
                     carry = b""
                 if not data:
                     return
+                size_read = len(data)
+                data = self._utf8(data, row)
                 if b'"' in data:
                     raise NotStreamable(f"a quoted cell on row {row} or later")
                 if data.startswith((b"\n", b"\r\n")) or b"\n\n" in data or b"\n\r\n" in data:
@@ -232,10 +286,10 @@ class PlainCsv:
                 table = self._parse(data, row)
                 if table.num_rows != lines:
                     raise NotStreamable(f"rows {row}-{row + lines - 1}: {lines} lines but {table.num_rows} rows")
-                self.spans.append((row, lines, offset, len(data)))
+                self.spans.append((row, lines, offset, size_read))
                 yield Chunk(table, row, lines, self.columns, data, self.names)
                 row += lines
-                offset += len(data)
+                offset += size_read
                 if not block:
                     return
 
@@ -247,7 +301,10 @@ class PlainCsv:
                 mine = [r for r in rows if first <= r < first + count]
                 if mine:
                     fh.seek(offset)
-                    chunk = Chunk(None, first, count, self.columns, fh.read(size), self.names)
+                    data = fh.read(size)
+                    if self.encoding == "gb18030":
+                        data = gb18030_as_utf8(data, first)
+                    chunk = Chunk(None, first, count, self.columns, data, self.names)
                     out.update(chunk.records(mine))
         return out
 
