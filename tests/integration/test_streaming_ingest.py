@@ -90,10 +90,13 @@ def ingest(scratch: dict, tmp: Path, name: str, text: str, *, chunk_bytes: int |
                 "select rows_delivered, rows_loaded, rows_quarantined, encoding from ops.file_loads"
                 " where load_id = %s", (outcome.load_id,),
             ).fetchone()
+            (blank,) = conn.execute("select blank_lines from ops.file_loads where load_id = %s",
+                                    (outcome.load_id,)).fetchone()
     finally:
         monkeypatch.undo()
     reasons = [(row, reason.split(": ", 1)[1], issues, record) for row, reason, issues, record in quarantined]
-    return {"outcome": outcome, "raw": raw, "quarantined": reasons, "audit": audit, "read_whole": bool(read_whole)}
+    return {"outcome": outcome, "raw": raw, "quarantined": reasons, "audit": audit, "blank": blank,
+            "read_whole": bool(read_whole)}
 
 
 def test_many_chunks_end_as_the_whole_file_does(scratch, tmp_path, monkeypatch):
@@ -144,7 +147,7 @@ def test_a_quote_far_down_the_file_restarts_it_with_the_careful_reader(scratch, 
 def both(scratch, tmp_path, monkeypatch, name: str, data: bytes) -> tuple[dict, dict]:
     streamed = ingest(scratch, tmp_path, name, data, chunk_bytes=2048, monkeypatch=monkeypatch)
     whole = ingest(scratch, tmp_path, name, data, chunk_bytes=None, monkeypatch=monkeypatch)
-    assert streamed["audit"] == whole["audit"]
+    assert (streamed["audit"], streamed["blank"]) == (whole["audit"], whole["blank"])
     assert streamed["raw"] == whole["raw"]
     assert streamed["quarantined"] == whole["quarantined"]
     return streamed, whole
@@ -196,6 +199,16 @@ def test_gbk_the_careful_reader_must_judge_is_read_whole(scratch, tmp_path, monk
         assert outcome.status == "rejected" and "mixes encodings" in outcome.reason, outcome
     else:
         assert outcome.status == "loaded" and streamed["audit"][3] == "gb18030"
+
+
+def test_rows_of_empty_cells_far_down_are_not_rows_either_way(scratch, tmp_path, monkeypatch):
+    rows = [r.replace("2012-01", "2012-06") for r in lines()]
+    rows[2200] = ",,,,\n"  # a row Excel saved with nothing in it
+    rows[2700] = "\u3000, ,,\t,\n"  # white space only, a full-width space too
+    streamed, _ = both(scratch, tmp_path, monkeypatch, "social_security_enrollment_201206.csv",
+                       (HEADER + "".join(rows)).encode("utf-8"))
+    assert streamed["read_whole"], "the stream gave the file to the careful reader"
+    assert streamed["blank"] == 2 and streamed["audit"][0] == 2998
 
 
 def test_rows_sharing_only_a_hash_are_not_duplicates():

@@ -18,8 +18,8 @@ Two sources give the ingest the same interface:
   must judge on the whole file) as one chunk: those files come from people
   and spreadsheets, and are small.
 
-A file that looked plain at its start but is not (a quote or a blank line
-further down, a line with a cell too many, text in an encoding other than the
+A file that looked plain at its start but is not (a quote, a blank line or a
+row of empty cells further down, a line with a cell too many, text in an encoding other than the
 one the file started in) raises
 `NotStreamable` from `PlainCsv.chunks()`; the caller starts again with
 `WholeTable`, which explains or handles what was found.
@@ -75,6 +75,25 @@ def gb18030_as_utf8(data: bytes, row: int) -> bytes:
     except UnicodeError as exc:
         raise NotStreamable(f"row {row} or later: {exc.reason} ({exc.encoding})") from None
     return text.encode("utf-8")
+
+
+def _has_blank_row(table: pa.Table, columns: tuple[str, ...]) -> bool:
+    """A row whose every contract cell is empty or white space: the careful reader does not count it as a row.
+
+    Numbers first: a blank row has nulls there, and most chunks have none, which settles it.
+    """
+    blank = None
+    for name in sorted(columns, key=lambda n: not pa.types.is_primitive(table.column(n).type)):
+        column = table.column(name)
+        if pa.types.is_primitive(column.type):
+            empty = pc.is_null(column)
+        else:
+            text = pc.fill_null(column.cast(pa.string()), "")
+            empty = pc.equal(pc.utf8_trim_whitespace(text), "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            return False
+    return blank is not None
 
 
 def _arrow_type(column: Column) -> pa.DataType:
@@ -286,6 +305,8 @@ class PlainCsv:
                 table = self._parse(data, row)
                 if table.num_rows != lines:
                     raise NotStreamable(f"rows {row}-{row + lines - 1}: {lines} lines but {table.num_rows} rows")
+                if _has_blank_row(table, self.columns):
+                    raise NotStreamable(f"a row of empty cells on row {row} or later")
                 self.spans.append((row, lines, offset, size_read))
                 yield Chunk(table, row, lines, self.columns, data, self.names)
                 row += lines
