@@ -156,13 +156,14 @@ def both(scratch, tmp_path, monkeypatch, name: str, data: bytes) -> tuple[dict, 
 def test_a_gbk_export_streams_and_ends_as_the_whole_file_does(scratch, tmp_path, monkeypatch):
     rows = [r.replace("2012-01", "2012-03") for r in lines()]
     rows[100] = "2012-03,上城区,resident_medical,1100,1000\n"  # a district name where the code goes
+    rows[2100] = "2012-03,——,resident_medical,4100,4000\n"  # GB2312's dash (A1AA), no code
     data = (HEADER + "".join(rows)).encode("gb18030")
     streamed, _ = both(scratch, tmp_path, monkeypatch, "social_security_enrollment_201203.csv", data)
     assert not streamed["read_whole"], "a GBK machine export streams"
-    assert streamed["audit"] == (3000, 2991, 9, "gb18030")
+    assert streamed["audit"] == (3000, 2990, 10, "gb18030")
     # The delivered text is kept as it reads, not as the bytes of another encoding.
     records = {row: record for row, _, _, record in streamed["quarantined"]}
-    assert records[102]["district_code"] == "上城区"
+    assert (records[102]["district_code"], records[2102]["district_code"]) == ("上城区", "——")
     # The key repeated many chunks apart was found again in the GBK bytes.
     assert {row for row, reason, _, _ in streamed["quarantined"] if "duplicate key" in reason} >= {42, 2902}
 

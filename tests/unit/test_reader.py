@@ -31,6 +31,12 @@ def test_encodings_are_detected_without_mojibake(data, encoding):
     assert text.startswith("期间,区名")
 
 
+def test_gbk_punctuation_python_reads_differently_as_gb2312_is_still_gbk():
+    # A1AA and A1A4 are GB2312's dash and middle dot: a GBK file holding only them is not Windows-1252.
+    encoding, text = decode("period,note\n2012-01,——\n2012-02,·\n".encode("gbk"))
+    assert (encoding, text.splitlines()[1:]) == ("gb18030", ["2012-01,——", "2012-02,·"])
+
+
 def test_binary_file_is_rejected():
     with pytest.raises(FileRejected, match="binary"):
         decode(b"PK\x03\x04\x00\x00binary")

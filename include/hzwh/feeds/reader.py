@@ -114,7 +114,15 @@ def _line(buffer: bytes | str, offset: int) -> int:
     return buffer.count(b"\n" if isinstance(buffer, bytes) else "\n", 0, offset) + 1
 
 
-def _gb2312(char: str) -> bool:
+# Python's gb2312 codec reads the bytes A1A4 and A1AA as ・ and ―; GB18030, and so every GBK
+# export, as · and — (a middle dot in transliterated names, a dash standing for "none").
+GB2312_AS_GBK_READS = "\u00b7\u2014"
+
+
+def gb2312_char(char: str) -> bool:
+    """A character of GB2312, the set a GBK export almost only holds."""
+    if char in GB2312_AS_GBK_READS:
+        return True
     try:
         char.encode("gb2312")
     except UnicodeEncodeError:
@@ -158,7 +166,7 @@ def decode(data: bytes) -> tuple[str, str]:
             "Windows-1252/Latin-1?); save it as UTF-8"
         ) from None
     non_ascii = [c for c in set(text) if c > "\x7f"]
-    unusual = sorted(c for c in non_ascii if not _gb2312(c))
+    unusual = sorted(c for c in non_ascii if not gb2312_char(c))
     if 2 * len(unusual) > len(non_ascii):
         raise FileRejected(
             f"the file is not UTF-8 (line {not_utf8}), and as GB18030/GBK it reads as characters no bureau export "

@@ -38,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from hzwh.feeds.contracts import Column, FeedContract
-from hzwh.feeds.reader import ROW_NUMBER, RawTable, first_utf8_line, normalise_header
+from hzwh.feeds.reader import GB2312_AS_GBK_READS, ROW_NUMBER, RawTable, first_utf8_line, normalise_header
 
 # Chunk sizes trade Great Expectations' fixed cost per run (~45 ms however few the rows: it
 # resolves its metric graph every time) against the pipeline's fill and drain: COPY waits for the
@@ -71,7 +71,10 @@ def gb18030_as_utf8(data: bytes, row: int) -> bytes:
         raise NotStreamable(f"row {row + line - 1}: a UTF-8 line in a GB18030 file")
     try:
         text = data.decode("gb18030")
-        text.encode("gb2312")
+        plain = text
+        for char in GB2312_AS_GBK_READS:  # GB2312 characters the gb2312 codec maps differently
+            plain = plain.replace(char, "")
+        plain.encode("gb2312")
     except UnicodeError as exc:
         raise NotStreamable(f"row {row} or later: {exc.reason} ({exc.encoding})") from None
     return text.encode("utf-8")
