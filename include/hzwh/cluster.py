@@ -23,7 +23,7 @@ Which worker ran a task is recorded twice, independently:
 plain host name already differs) and each worker's own log, which names the
 Celery task id (`task_instance.external_executor_id`) of every workload it ran.
 
-    with LocalCluster(runtime.airflow_env() | {"INGEST_SCHEDULE": "none"}) as cluster:
+    with LocalCluster(runtime.airflow_env()) as cluster:
         report = cluster.run_feeds()
         print(report.table())
 
@@ -347,8 +347,10 @@ class LocalCluster:
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",  # its fixed port 8974; /monitor/health instead
-            # Paused until run_feeds: the test, not the hourly schedule, says when to start.
+            # Paused until run_feeds, and no clock: the triggered ingest run is the only one (a run
+            # that crossed the hour would otherwise gain a scheduled one beside it).
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "INGEST_SCHEDULE": "none",
             "AIRFLOW__CORE__AUTH_MANAGER":
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
@@ -607,14 +609,10 @@ class LocalCluster:
             raise DagImportError("DAG import errors:\n" + "\n".join(f"{e['filename']}: {e['stack_trace']}"
                                                                   for e in errors))
         with self._meta() as conn:
-            found = {dag_id: (timetable, next_dagrun) for dag_id, timetable, next_dagrun in conn.execute(
-                "select distinct d.dag_id, d.timetable_type, d.next_dagrun from dag d"
-                " join serialized_dag s using (dag_id) where d.dag_id = any(%s) and not d.is_stale",
-                (list(dag_ids),)).fetchall()}
-        # A DAG on a clock (ingest_feeds, unless INGEST_SCHEDULE=none) is parsed once its next run is known too.
-        return set(found) >= set(dag_ids) and all(
-            next_dagrun is not None or timetable in ("NullTimetable", "AssetTriggeredTimetable")
-            for timetable, next_dagrun in found.values())
+            found = {dag_id for (dag_id,) in conn.execute(
+                "select distinct d.dag_id from dag d join serialized_dag s using (dag_id)"
+                " where d.dag_id = any(%s) and not d.is_stale", (list(dag_ids),)).fetchall()}
+        return found >= set(dag_ids)
 
     def wait_for_dags(self, dag_ids: tuple[str, ...] = (INGEST_DAG, MARTS_DAG), timeout: float = 120) -> None:
         self._wait(f"the dag-processor to parse {list(dag_ids)}", lambda: self._dags_parsed(dag_ids), timeout)
@@ -692,24 +690,18 @@ class LocalCluster:
     def run_feeds(self, timeout: float = 300, *, fail_fast: bool = False) -> RunReport:
         """Unpause both DAGs, trigger ingest_feeds, wait until it and every build_marts run it caused are done.
 
-        The run is triggered at the logical date the schedule would start next (read from
-        the metadata database while the DAG is still paused), so unpausing does not add a
-        second, scheduled ingest run at once. A run that outlasts the next tick of the clock
-        still gains one: give the cluster INGEST_SCHEDULE=none to have the triggered run only.
-
-        A feed task that loads something updates its raw Asset; build_marts runs on any of
-        them (max_active_runs=1, so events that arrive while it runs make one more run
-        afterwards). `fail_fast`: stop waiting at the first failed task
-        instead of letting Airflow's retries (a minute apart) run their course.
+        The cluster runs ingest_feeds without a schedule (INGEST_SCHEDULE=none), so the
+        triggered run is the only ingest run. A feed task that loads something updates its
+        raw Asset; build_marts runs on any of them (max_active_runs=1, so events that arrive
+        while it runs make one more run afterwards). `fail_fast`: stop waiting at the first
+        failed task instead of letting Airflow's retries (a minute apart) run their course.
         """
         t0 = time.monotonic()
         self.wait_for_dags()
-        with self._meta() as conn:
-            (next_dagrun,) = conn.execute("select next_dagrun from dag where dag_id = %s", (INGEST_DAG,)).fetchone()
         self.api("PATCH", f"dags/{MARTS_DAG}", {"is_paused": False})
         run = self.api("POST", f"dags/{INGEST_DAG}/dagRuns", {
             "dag_run_id": f"manual__cluster_{int(time.time())}",
-            "logical_date": next_dagrun.isoformat() if next_dagrun else None,
+            "logical_date": None,
             "note": f"hzwh.cluster: {self.workers} Celery workers",
         })
         self.api("PATCH", f"dags/{INGEST_DAG}", {"is_paused": False})
@@ -776,9 +768,7 @@ def main(argv: list[str] | None = None) -> int:
     from hzwh import runtime
 
     prepare_warehouse()
-    # One triggered run of what waits now: the clock schedules no more (see run_feeds).
-    env = runtime.airflow_env() | {"INGEST_SCHEDULE": "none"}
-    with LocalCluster(env, workers=args.workers, concurrency=args.concurrency) as cluster:
+    with LocalCluster(runtime.airflow_env(), workers=args.workers, concurrency=args.concurrency) as cluster:
         print(f"cluster up: {cluster.api_url} (admin / see {cluster.home}/passwords.json), logs in "
               f"{cluster.home}/logs", flush=True)
         report = cluster.run_feeds(timeout=args.timeout, fail_fast=args.fail_fast)

@@ -75,8 +75,6 @@ def scratch(tmp_path_factory) -> Iterator[Scratch]:
         "ARCHIVE_DIR": str(root / "archive"),
         "DATA_DIR": str(root),
         "ALERT_WEBHOOK_URL": f"http://127.0.0.1:{server.server_address[1]}/alerts",
-        # Only the triggered run: a run that crosses the hour would otherwise gain a scheduled one.
-        "INGEST_SCHEDULE": "none",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
