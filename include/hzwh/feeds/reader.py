@@ -14,6 +14,7 @@ import csv
 import io
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -293,19 +294,31 @@ def _columns_by_name(header: list[object], contract: FeedContract, file_label: s
     return {name: pos for name, pos in seen.items() if name in known}, extra
 
 
+def blank_row_mask(table: pa.Table, columns: Sequence[str]) -> pa.ChunkedArray | None:
+    """Which rows have every cell of `columns` empty or white space; None when no row has.
+
+    A number column (the typed chunks of `hzwh.feeds.stream`) is empty where it is null. Those
+    are looked at first: most chunks have no null there, which settles it.
+    """
+    blank = None
+    for name in sorted(columns, key=lambda n: not pa.types.is_primitive(table.column(n).type)):
+        column = table.column(name)
+        if pa.types.is_primitive(column.type):
+            empty = pc.is_null(column)
+        else:
+            empty = pc.equal(pc.utf8_trim_whitespace(pc.fill_null(column.cast(pa.string()), "")), "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            return None
+    return blank
+
+
 def _drop_blank_rows(table: pa.Table) -> tuple[pa.Table, int]:
     """A row whose every cell is empty is not a row (it is not counted as delivered)."""
-    value_columns = [c for c in table.column_names if c != ROW_NUMBER]
-    if not value_columns or table.num_rows == 0:
+    blank = blank_row_mask(table, [c for c in table.column_names if c != ROW_NUMBER])
+    if blank is None:
         return table, 0
-    blank = None
-    for name in value_columns:
-        empty = pc.equal(pc.utf8_trim_whitespace(pc.fill_null(table.column(name), "")), "")
-        blank = empty if blank is None else pc.and_(blank, empty)
-    count = pc.sum(blank).as_py() or 0
-    if count:
-        table = table.filter(pc.invert(blank))
-    return table, count
+    return table.filter(pc.invert(blank)), pc.sum(blank).as_py()
 
 
 def _surplus_cells(body: pd.DataFrame, widths: np.ndarray, header_width: int) -> pa.Array | None:

@@ -19,10 +19,10 @@ Two sources give the ingest the same interface:
   and spreadsheets, and are small.
 
 A file that looked plain at its start but is not (a quote, a blank line or a
-row of empty cells further down, a line with a cell too many, text in an encoding other than the
-one the file started in) raises
-`NotStreamable` from `PlainCsv.chunks()`; the caller starts again with
-`WholeTable`, which explains or handles what was found.
+row of empty cells further down, a line with a cell too many, text in an
+encoding other than the one the file started in) raises `NotStreamable` from
+`PlainCsv.chunks()`; the caller starts again with `WholeTable`, which explains
+or handles what was found.
 """
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from hzwh.feeds.contracts import Column, FeedContract
-from hzwh.feeds.reader import GB2312_AS_GBK_READS, ROW_NUMBER, RawTable, first_utf8_line, normalise_header
+from hzwh.feeds.reader import (
+    GB2312_AS_GBK_READS,
+    ROW_NUMBER,
+    RawTable,
+    blank_row_mask,
+    first_utf8_line,
+    normalise_header,
+)
 
 # Chunk sizes trade Great Expectations' fixed cost per run (~45 ms however few the rows: it
 # resolves its metric graph every time) against the pipeline's fill and drain: COPY waits for the
@@ -78,25 +85,6 @@ def gb18030_as_utf8(data: bytes, row: int) -> bytes:
     except UnicodeError as exc:
         raise NotStreamable(f"row {row} or later: {exc.reason} ({exc.encoding})") from None
     return text.encode("utf-8")
-
-
-def _has_blank_row(table: pa.Table, columns: tuple[str, ...]) -> bool:
-    """A row whose every contract cell is empty or white space: the careful reader does not count it as a row.
-
-    Numbers first: a blank row has nulls there, and most chunks have none, which settles it.
-    """
-    blank = None
-    for name in sorted(columns, key=lambda n: not pa.types.is_primitive(table.column(n).type)):
-        column = table.column(name)
-        if pa.types.is_primitive(column.type):
-            empty = pc.is_null(column)
-        else:
-            text = pc.fill_null(column.cast(pa.string()), "")
-            empty = pc.equal(pc.utf8_trim_whitespace(text), "")
-        blank = empty if blank is None else pc.and_(blank, empty)
-        if not pc.any(blank).as_py():
-            return False
-    return blank is not None
 
 
 def _arrow_type(column: Column) -> pa.DataType:
@@ -308,7 +296,7 @@ class PlainCsv:
                 table = self._parse(data, row)
                 if table.num_rows != lines:
                     raise NotStreamable(f"rows {row}-{row + lines - 1}: {lines} lines but {table.num_rows} rows")
-                if _has_blank_row(table, self.columns):
+                if blank_row_mask(table, self.columns) is not None:  # the careful reader drops such rows
                     raise NotStreamable(f"a row of empty cells on row {row} or later")
                 self.spans.append((row, lines, offset, size_read))
                 yield Chunk(table, row, lines, self.columns, data, self.names)
